@@ -1,0 +1,221 @@
+//! Where a tensor's bytes live: owned by the program, or a window of a
+//! memory-mapped source file. Handles are cheap to clone and never copy the
+//! bytes they point at.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+/// A read-only memory map of a whole source file, kept with its path (for
+/// error messages) and its open file (for in-kernel copies).
+#[derive(Debug)]
+pub struct MappedFile {
+    path: PathBuf,
+    file: File,
+    map: Mmap,
+}
+
+impl MappedFile {
+    /// Maps `path` read-only.
+    ///
+    /// Refuses anything that is not a regular file (directories, FIFOs,
+    /// devices, `/proc` files), whose length would not describe its contents.
+    ///
+    /// # Safety
+    ///
+    /// Inherited from `memmap2::Mmap::map`: the file must not be modified or
+    /// truncated while the map (or any window cloned from it) is alive.
+    /// Truncation turns reads of the lost pages into SIGBUS.
+    pub unsafe fn open(path: &Path) -> io::Result<Arc<Self>> {
+        let file = File::open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{}` is not a regular file", path.display()),
+            ));
+        }
+        // SAFETY: the caller promises the file stays unmodified while mapped.
+        let map = unsafe { Mmap::map(&file)? };
+        Ok(Arc::new(Self {
+            path: path.to_path_buf(),
+            file,
+            map,
+        }))
+    }
+
+    /// Returns the path the file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Returns the open file, for in-kernel copies.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Returns the mapped bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Returns a window of `length` bytes at `offset`, or `None` when the
+    /// range does not lie inside the file.
+    pub fn window(self: &Arc<Self>, offset: u64, length: u64) -> Option<MappedWindow> {
+        let end = offset.checked_add(length)?;
+        (end <= self.map.len() as u64).then(|| MappedWindow {
+            file: Arc::clone(self),
+            offset,
+            length,
+        })
+    }
+}
+
+/// A byte range inside a [`MappedFile`], checked to lie within it.
+#[derive(Clone, Debug)]
+pub struct MappedWindow {
+    file: Arc<MappedFile>,
+    offset: u64,
+    length: u64,
+}
+
+impl MappedWindow {
+    /// Returns the file the window points into.
+    pub fn file(&self) -> &MappedFile {
+        &self.file
+    }
+
+    /// Returns the window's offset from the start of the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Returns the window's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.length
+    }
+
+    /// Returns whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// Returns the window's bytes, borrowed from the map.
+    pub fn bytes(&self) -> &[u8] {
+        // The range was checked against the map's length when the window was
+        // made, and usize holds it because the map itself fits in memory.
+        &self.file.bytes()[self.offset as usize..(self.offset + self.length) as usize]
+    }
+}
+
+/// Where a tensor's bytes are.
+#[derive(Clone, Debug)]
+pub enum BufferHandle {
+    /// Bytes the program made (small example weights, test data).
+    Owned(Arc<[u8]>),
+    /// A window of a memory-mapped source file: nothing is copied.
+    Mapped(MappedWindow),
+}
+
+impl BufferHandle {
+    /// Wraps bytes the program owns.
+    pub fn owned(bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self::Owned(bytes.into())
+    }
+
+    /// Stores `values` little-endian in a new owned buffer.
+    pub fn from_f32(values: &[f32]) -> Self {
+        Self::owned(
+            values
+                .iter()
+                .flat_map(|value| value.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    /// Returns the bytes, borrowed from the owner or the map.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Owned(bytes) => bytes,
+            Self::Mapped(window) => window.bytes(),
+        }
+    }
+
+    /// Returns the length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Owned(bytes) => bytes.len() as u64,
+            Self::Mapped(window) => window.len(),
+        }
+    }
+
+    /// Returns whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the mapped window, when the bytes come from a file.
+    pub fn mapped_window(&self) -> Option<&MappedWindow> {
+        match self {
+            Self::Owned(_) => None,
+            Self::Mapped(window) => Some(window),
+        }
+    }
+}
+
+/// Returns the `unit`-byte pattern that `bytes` repeats, when every unit is
+/// the same; `None` for an empty buffer or one that is not uniform.
+///
+/// Uniform tensors become splats: `dense<v>` inline, SPLAT entries in the
+/// `.irpa`, with no stored data.
+pub fn uniform_pattern(bytes: &[u8], unit: usize) -> Option<&[u8]> {
+    if unit == 0 || bytes.is_empty() || bytes.len() % unit != 0 {
+        return None;
+    }
+    let first = &bytes[..unit];
+    bytes
+        .chunks_exact(unit)
+        .all(|chunk| chunk == first)
+        .then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn uniform_pattern_finds_repeated_units_only() {
+        let ones = BufferHandle::from_f32(&[1.0; 5]);
+        assert_eq!(uniform_pattern(ones.bytes(), 4), Some(&1f32.to_le_bytes()[..]));
+        let mixed = BufferHandle::from_f32(&[1.0, 2.0]);
+        assert_eq!(uniform_pattern(mixed.bytes(), 4), None);
+        assert_eq!(uniform_pattern(&[], 4), None);
+        assert_eq!(uniform_pattern(&[1, 2, 3], 2), None);
+    }
+
+    #[test]
+    fn mapped_windows_borrow_the_file() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(b"0123456789").unwrap();
+        // SAFETY: the temporary file is not modified while mapped.
+        let mapped = unsafe { MappedFile::open(file.path()) }.unwrap();
+        let window = mapped.window(3, 4).unwrap();
+        assert_eq!(window.bytes(), b"3456");
+        assert_eq!(window.bytes().as_ptr(), mapped.bytes()[3..].as_ptr());
+        assert!(mapped.window(8, 3).is_none());
+        assert!(mapped.window(u64::MAX, 2).is_none());
+        assert_eq!(BufferHandle::Mapped(window).len(), 4);
+    }
+
+    #[test]
+    fn mapping_a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY: nothing is mapped; the call fails before mapping.
+        let error = unsafe { MappedFile::open(dir.path()) }.unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+    }
+}

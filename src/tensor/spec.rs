@@ -1,0 +1,91 @@
+//! What a tensor is, independent of where its bytes are.
+
+use super::ElementType;
+
+/// How a tensor's bytes are laid out in storage.
+///
+/// Block-quantized formats (GGUF's `Q8_0`, `Q4_K`, ...) join this enum as
+/// their own variants: their storage is not `elements × element size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TensorEncoding {
+    /// Row-major elements of one type, little-endian, no padding.
+    Dense(ElementType),
+}
+
+impl TensorEncoding {
+    /// Returns the storage size in bytes of `elements` elements, or `None`
+    /// when it overflows `u64`.
+    pub fn storage_bytes(self, elements: u64) -> Option<u64> {
+        match self {
+            Self::Dense(element) => elements.checked_mul(element.byte_size() as u64),
+        }
+    }
+
+    /// Returns the width of the unit a uniform tensor repeats: one element
+    /// for dense encodings.
+    pub fn splat_unit(self) -> usize {
+        match self {
+            Self::Dense(element) => element.byte_size(),
+        }
+    }
+}
+
+/// A tensor's name (its parameter key), shape, logical element type and
+/// storage encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// The parameter key: the name in the source file and in the `.irpa`.
+    pub name: String,
+    /// Dimensions, outermost first.
+    pub shape: Vec<u64>,
+    /// The element type the model computes with.
+    pub element: ElementType,
+    /// How the stored bytes encode the elements.
+    pub encoding: TensorEncoding,
+}
+
+impl TensorSpec {
+    /// Describes a dense tensor whose storage type is its logical type.
+    pub fn dense(name: impl Into<String>, shape: &[u64], element: ElementType) -> Self {
+        Self {
+            name: name.into(),
+            shape: shape.to_vec(),
+            element,
+            encoding: TensorEncoding::Dense(element),
+        }
+    }
+
+    /// Returns the number of elements, or `None` when it overflows `u64`.
+    pub fn element_count(&self) -> Option<u64> {
+        self.shape
+            .iter()
+            .try_fold(1u64, |count, &dimension| count.checked_mul(dimension))
+    }
+
+    /// Returns the storage size in bytes, or `None` when it overflows `u64`.
+    pub fn storage_bytes(&self) -> Option<u64> {
+        self.encoding.storage_bytes(self.element_count()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_bytes_multiplies_shape_and_element_size() {
+        let spec = TensorSpec::dense("w", &[3, 5], ElementType::F16);
+        assert_eq!(spec.element_count(), Some(15));
+        assert_eq!(spec.storage_bytes(), Some(30));
+        let scalar = TensorSpec::dense("s", &[], ElementType::F32);
+        assert_eq!(scalar.storage_bytes(), Some(4));
+    }
+
+    #[test]
+    fn storage_bytes_reports_overflow() {
+        let spec = TensorSpec::dense("w", &[1 << 62, 8], ElementType::F32);
+        assert_eq!(spec.storage_bytes(), None);
+        let spec = TensorSpec::dense("w", &[1 << 61], ElementType::F64);
+        assert_eq!(spec.storage_bytes(), None);
+    }
+}
