@@ -11,8 +11,15 @@
 //! - [`iree`]: IREE's compiler embedding API and runtime tools;
 //! - [`models`]: graphs built with the converter (the tutorial examples).
 
+mod error;
+pub mod export;
 pub mod formats;
+pub mod hlo;
+pub mod iree;
+pub mod models;
 pub mod output;
 pub mod tensor;
+
+pub use error::{Error, Result};
 
 pub use melior;

@@ -1,0 +1,6 @@
+//! Tutorial stage 1: `y = 2x + 1`, no weights.
+//!
+//! `cargo run --release --example stage1 -- --out DIR`
+fn main() -> std::process::ExitCode {
+    irex::models::tutorial::example_main(1)
+}

@@ -1,0 +1,6 @@
+//! Tutorial stage 2: the linear layer `y = W·x + b` with inline weights.
+//!
+//! `cargo run --release --example stage2 -- --out DIR`
+fn main() -> std::process::ExitCode {
+    irex::models::tutorial::example_main(2)
+}

@@ -1,0 +1,86 @@
+//! Writing a converted module's artifacts: MLIR text, MLIR bytecode, the
+//! `.irpa` of its external weights, and the compiled `.vmfb`.
+
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+use crate::formats::irpa::write_archive;
+use crate::hlo::{self, ConvertedModule, PrintOptions, archive_entries};
+use crate::iree::{Session, compile_module};
+
+/// Which artifacts to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArtifactSelection {
+    /// Write `STEM.mlir`.
+    pub text: bool,
+    /// Write `STEM.mlirbc`.
+    pub bytecode: bool,
+    /// Compile to `STEM.vmfb`.
+    pub vmfb: bool,
+    /// Print locations in the text.
+    pub locations: bool,
+}
+
+impl Default for ArtifactSelection {
+    fn default() -> Self {
+        Self {
+            text: true,
+            bytecode: true,
+            vmfb: true,
+            locations: false,
+        }
+    }
+}
+
+/// The files an export wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Artifacts {
+    /// MLIR text.
+    pub text: Option<PathBuf>,
+    /// MLIR bytecode.
+    pub bytecode: Option<PathBuf>,
+    /// The parameter archive (only when the module has external weights).
+    pub irpa: Option<PathBuf>,
+    /// The compiled module.
+    pub vmfb: Option<PathBuf>,
+}
+
+/// Writes `converted`'s artifacts as `folder/STEM.{mlir,mlirbc,irpa,vmfb}`.
+///
+/// MLIR outputs are written before compiling, because the compiler rewrites
+/// the module in place.
+pub fn write_artifacts(
+    session: &Session,
+    converted: &ConvertedModule<'_>,
+    folder: &Path,
+    stem: &str,
+    selection: ArtifactSelection,
+) -> Result<Artifacts> {
+    std::fs::create_dir_all(folder).map_err(|source| crate::Error::Io {
+        what: "creating",
+        path: folder.display().to_string(),
+        source,
+    })?;
+    let path = |extension: &str| folder.join(format!("{stem}.{extension}"));
+    let mut artifacts = Artifacts::default();
+    if selection.text {
+        let options = PrintOptions {
+            locations: selection.locations,
+        };
+        hlo::write_text(&converted.module, options, &path("mlir"))?;
+        artifacts.text = Some(path("mlir"));
+    }
+    if selection.bytecode {
+        hlo::write_bytecode(&converted.module, &path("mlirbc"))?;
+        artifacts.bytecode = Some(path("mlirbc"));
+    }
+    if !converted.parameters.is_empty() {
+        write_archive(&path("irpa"), &archive_entries(&converted.parameters))?;
+        artifacts.irpa = Some(path("irpa"));
+    }
+    if selection.vmfb {
+        compile_module(session, &converted.module, &path("vmfb"))?;
+        artifacts.vmfb = Some(path("vmfb"));
+    }
+    Ok(artifacts)
+}

@@ -1,0 +1,77 @@
+//! Errors of the converter.
+
+use crate::iree::Diagnostic;
+
+/// An error building, verifying, parsing or emitting a module.
+#[derive(Debug, thiserror::Error)]
+pub enum HloError {
+    /// The module failed the MLIR/StableHLO/IREE verifiers.
+    #[error("module failed verification{}", list(.diagnostics))]
+    Verification {
+        /// What the verifiers reported, each naming the op and its location.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// An op's operands do not fit together (found before building it).
+    #[error("{op} at loc(\"{location}\"): {message}")]
+    Shape {
+        /// The op being built.
+        op: &'static str,
+        /// The location name the op would have carried.
+        location: String,
+        /// What does not fit.
+        message: String,
+    },
+    /// MLIR refused to create an op or attribute.
+    #[error("cannot build {what} at loc(\"{location}\"){}", list(.diagnostics))]
+    Build {
+        /// The op or attribute.
+        what: String,
+        /// The location name.
+        location: String,
+        /// What MLIR reported.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A weight's bytes do not match its spec.
+    #[error("weight `{key}`: {message}")]
+    Weight {
+        /// The parameter key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// MLIR could not parse a module.
+    #[error("cannot parse `{source_name}`{}", list(.diagnostics))]
+    Parse {
+        /// File name or description of the input.
+        source_name: String,
+        /// What the parser reported.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// Writing an output failed.
+    #[error("writing `{path}`: {source}")]
+    Io {
+        /// The output path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+fn list(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|diagnostic| format!("\n  {diagnostic}"))
+        .collect()
+}
+
+impl HloError {
+    /// Returns the verifier diagnostics, when this is a verification error.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Self::Verification { diagnostics }
+            | Self::Build { diagnostics, .. }
+            | Self::Parse { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+}

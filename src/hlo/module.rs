@@ -1,0 +1,226 @@
+//! The module under construction: functions, parameter globals, and the
+//! external parameter references collected on the way.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use melior::Context;
+use melior::diagnostic::{Diagnostic as MlirDiagnostic, DiagnosticSeverity};
+use melior::ir::attribute::{StringAttribute, TypeAttribute};
+use melior::ir::block::BlockLike;
+use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike};
+use melior::ir::{Attribute, Identifier, Location, Module, Operation};
+
+use super::function::FunctionBuilder;
+use super::{ConstantMaterializationPolicy, ExternalParameterRef, HloError, TensorType};
+use crate::iree::{Diagnostic, Severity};
+
+/// A module being built in an IREE session's context.
+pub struct ModuleBuilder<'c> {
+    context: &'c Context,
+    module: Module<'c>,
+    policy: ConstantMaterializationPolicy,
+    scope: String,
+    parameters: Vec<ExternalParameterRef>,
+    symbols: HashSet<String>,
+    global_count: usize,
+}
+
+/// A verified module and the parameters its globals read from the `.irpa`.
+pub struct ConvertedModule<'c> {
+    /// The verified module.
+    pub module: Module<'c>,
+    /// External weights, in the order their globals were declared.
+    pub parameters: Vec<ExternalParameterRef>,
+    /// The parameter scope the globals name.
+    pub scope: String,
+}
+
+impl<'c> ModuleBuilder<'c> {
+    /// Starts an empty module named `name` whose external weights use `scope`.
+    pub fn new(context: &'c Context, name: &str, policy: ConstantMaterializationPolicy, scope: &str) -> Self {
+        let location = Location::name(context, name, Location::unknown(context));
+        let mut module = Module::new(location);
+        module
+            .as_operation_mut()
+            .set_attribute("sym_name", StringAttribute::new(context, name).into());
+        Self {
+            context,
+            module,
+            policy,
+            scope: scope.to_string(),
+            parameters: Vec::new(),
+            symbols: HashSet::new(),
+            global_count: 0,
+        }
+    }
+
+    /// Returns the context ops are built in.
+    pub fn context(&self) -> &'c Context {
+        self.context
+    }
+
+    /// Returns the weight policy.
+    pub fn policy(&self) -> ConstantMaterializationPolicy {
+        self.policy
+    }
+
+    /// Returns the parameter scope external weights are declared under.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Returns a name location: every op carries the model node it came from.
+    pub fn location(&self, name: &str) -> Location<'c> {
+        Location::name(self.context, name, Location::unknown(self.context))
+    }
+
+    /// Starts a public function `name` taking `inputs`.
+    pub fn function(&mut self, name: &str, inputs: &[TensorType]) -> Result<FunctionBuilder<'_, 'c>, HloError> {
+        self.claim_symbol(name)?;
+        FunctionBuilder::new(self, name, inputs)
+    }
+
+    pub(super) fn append(&self, operation: Operation<'c>) {
+        self.module.body().append_operation(operation);
+    }
+
+    fn claim_symbol(&mut self, name: &str) -> Result<(), HloError> {
+        if self.symbols.insert(name.to_string()) {
+            Ok(())
+        } else {
+            Err(HloError::Shape {
+                op: "func.func",
+                location: name.to_string(),
+                message: format!("symbol `{name}` is already defined"),
+            })
+        }
+    }
+
+    /// Declares `util.global private @SYMBOL = #flow.parameter.named<scope::key>`
+    /// for an external weight and returns the symbol.
+    pub(super) fn declare_parameter(&mut self, reference: ExternalParameterRef, r#type: &TensorType) -> Result<String, HloError> {
+        let symbol = self.unique_symbol(&reference.key);
+        let location = self.location(&reference.spec.name);
+        let source = format!(
+            "#flow.parameter.named<{}::{}> : {}",
+            string_literal(&reference.scope),
+            string_literal(&reference.key),
+            r#type
+        );
+        let build_error = |diagnostics| HloError::Build {
+            what: "#flow.parameter.named".into(),
+            location: reference.spec.name.clone(),
+            diagnostics,
+        };
+        let (parsed, diagnostics) = capture_diagnostics(self.context, || Attribute::parse(self.context, &source));
+        let initial_value = parsed.ok_or_else(|| build_error(diagnostics))?;
+        let context = self.context;
+        let global = OperationBuilder::new("util.global", location)
+            .add_attributes(&[
+                (Identifier::new(context, "sym_name"), StringAttribute::new(context, &symbol).into()),
+                (Identifier::new(context, "sym_visibility"), StringAttribute::new(context, "private").into()),
+                (Identifier::new(context, "type"), TypeAttribute::new(r#type.to_mlir(context)).into()),
+                (Identifier::new(context, "initial_value"), initial_value),
+            ])
+            .build()
+            .map_err(|_| build_error(Vec::new()))?;
+        self.module.body().insert_operation(self.global_count, global);
+        self.global_count += 1;
+        self.parameters.push(reference);
+        Ok(symbol)
+    }
+
+    /// Turns a parameter key into a fresh symbol name: `blk.0.attn_q.weight`
+    /// becomes `@blk_0_attn_q_weight` (with a numeric suffix if taken).
+    fn unique_symbol(&mut self, key: &str) -> String {
+        let mut base: String = key
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+            .collect();
+        if !base.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            base.insert(0, '_');
+        }
+        let mut symbol = base.clone();
+        let mut suffix = 1;
+        while !self.symbols.insert(symbol.clone()) {
+            symbol = format!("{base}_{suffix}");
+            suffix += 1;
+        }
+        symbol
+    }
+
+    /// Verifies the module with the real verifiers and returns it with its
+    /// external parameters.
+    pub fn finish(self) -> Result<ConvertedModule<'c>, HloError> {
+        let (verified, diagnostics) = capture_diagnostics(self.context, || self.module.as_operation().verify());
+        if !verified {
+            return Err(HloError::Verification { diagnostics });
+        }
+        Ok(ConvertedModule {
+            module: self.module,
+            parameters: self.parameters,
+            scope: self.scope,
+        })
+    }
+}
+
+/// Quotes `text` as an MLIR string literal: `"` and `\` and every byte
+/// outside printable ASCII are escaped as `\XX`.
+pub fn string_literal(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for byte in text.bytes() {
+        match byte {
+            b'"' | b'\\' => quoted.push_str(&format!("\\{byte:02X}")),
+            0x20..=0x7e => quoted.push(byte as char),
+            _ => quoted.push_str(&format!("\\{byte:02X}")),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Runs `action` with a diagnostic handler on `context` that collects every
+/// diagnostic (with its notes) instead of printing it.
+pub(super) fn capture_diagnostics<T>(context: &Context, action: impl FnOnce() -> T) -> (T, Vec<Diagnostic>) {
+    let collected = RefCell::new(Vec::new());
+    let handler = context.attach_diagnostic_handler(|diagnostic| {
+        push_diagnostic(&mut collected.borrow_mut(), &diagnostic);
+        true
+    });
+    let result = action();
+    context.detach_diagnostic_handler(handler);
+    (result, collected.into_inner())
+}
+
+fn push_diagnostic(collected: &mut Vec<Diagnostic>, diagnostic: &MlirDiagnostic) {
+    let severity = match diagnostic.severity() {
+        DiagnosticSeverity::Error => Severity::Error,
+        DiagnosticSeverity::Warning => Severity::Warning,
+        DiagnosticSeverity::Remark => Severity::Remark,
+        DiagnosticSeverity::Note => Severity::Note,
+    };
+    collected.push(Diagnostic {
+        severity,
+        location: Some(diagnostic.location().to_string()),
+        message: diagnostic.to_string(),
+    });
+    for index in 0..diagnostic.note_count() {
+        if let Ok(note) = diagnostic.note(index) {
+            push_diagnostic(collected, &note);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_literal;
+
+    #[test]
+    fn string_literals_escape_quotes_and_control_bytes() {
+        assert_eq!(string_literal("blk.0.w"), "\"blk.0.w\"");
+        assert_eq!(string_literal("a\"b\\c\n"), "\"a\\22b\\5Cc\\0A\"");
+        assert_eq!(string_literal("é"), "\"\\C3\\A9\"");
+    }
+}

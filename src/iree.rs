@@ -1,0 +1,18 @@
+//! IREE's compiler embedding API behind safe owned wrappers, and IREE's
+//! runtime tools (`iree-run-module`, ...) as subprocesses.
+//!
+//! Architecture Invariant: this and [`crate::hlo`] are the only modules that
+//! touch the C APIs. Every handle has one owner whose `Drop` calls the paired
+//! destroy; every `iree_compiler_error_t` becomes an [`IreeError`] at once.
+
+mod compile;
+mod error;
+mod ffi;
+mod invocation;
+mod session;
+pub mod tools;
+
+pub use compile::{CompileOptions, compile_module, compile_source_file};
+pub use error::{Diagnostic, IreeError, Severity};
+pub use invocation::{Invocation, Output};
+pub use session::{API_MAJOR_VERSION, Session, api_version, revision};

@@ -1,0 +1,144 @@
+//! Compiling modules to `.vmfb` in-process.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use melior::ir::Module;
+
+use super::{Invocation, IreeError, Output, Session};
+use crate::output::AtomicFile;
+
+/// Where and how a module is compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// HAL target backend: `llvm-cpu` (default), `cuda`, `vulkan-spirv`, `rocm`.
+    pub target: String,
+    /// CPU for `llvm-cpu` (`host` by default), GPU architecture for `cuda`
+    /// (`sm_80`) and `rocm` (`gfx942`).
+    pub target_cpu: Option<String>,
+    /// Further session flags, passed through as they are.
+    pub extra_flags: Vec<String>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            target: "llvm-cpu".into(),
+            target_cpu: None,
+            extra_flags: Vec::new(),
+        }
+    }
+}
+
+impl CompileOptions {
+    /// Returns the session flags that select the target.
+    pub fn session_flags(&self) -> Vec<String> {
+        let cpu = self.target_cpu.as_deref();
+        let mut flags = match self.target.as_str() {
+            "llvm-cpu" => {
+                let mut flags = vec![
+                    "--iree-hal-target-device=local".to_string(),
+                    "--iree-hal-local-target-device-backends=llvm-cpu".to_string(),
+                    format!("--iree-llvmcpu-target-cpu={}", cpu.unwrap_or("host")),
+                ];
+                if let Some(linker) = embedded_linker() {
+                    flags.push(format!("--iree-llvmcpu-embedded-linker-path={}", linker.display()));
+                }
+                flags
+            }
+            "cuda" => vec![
+                "--iree-hal-target-device=cuda".to_string(),
+                format!("--iree-cuda-target={}", cpu.unwrap_or("sm_80")),
+            ],
+            "rocm" => vec![
+                "--iree-hal-target-device=hip".to_string(),
+                format!("--iree-hip-target={}", cpu.unwrap_or("gfx942")),
+            ],
+            "vulkan-spirv" => vec!["--iree-hal-target-device=vulkan".to_string()],
+            other => vec![format!("--iree-hal-target-backends={other}")],
+        };
+        flags.extend(self.extra_flags.iter().cloned());
+        flags
+    }
+
+    /// Creates a session configured for this target.
+    pub fn session(&self) -> Result<Session, IreeError> {
+        let mut session = Session::new()?;
+        session.set_flags(&self.session_flags())?;
+        Ok(session)
+    }
+
+    /// Returns the runtime device `iree-run-module` should use for the target.
+    pub fn runtime_device(&self) -> &'static str {
+        match self.target.as_str() {
+            "cuda" => "cuda",
+            "rocm" => "hip",
+            "vulkan-spirv" => "vulkan",
+            _ => "local-task",
+        }
+    }
+}
+
+/// Returns the `iree-lld` that ships beside the loaded `libIREECompiler.so`.
+///
+/// The compiler looks for its embedded linker relative to the running
+/// executable, which is irex, not a tool of the wheel; so irex points it at
+/// the one next to the library it actually loaded.
+fn embedded_linker() -> Option<PathBuf> {
+    if std::env::var_os("IREE_LLVM_EMBEDDED_LINKER_PATH").is_some() {
+        return None;
+    }
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    let symbol = super::ffi::ireeCompilerGetAPIVersion as *const libc::c_void;
+    // SAFETY: dladdr only reads the address and fills `info`.
+    let found = unsafe { libc::dladdr(symbol, info.as_mut_ptr()) };
+    if found == 0 {
+        return None;
+    }
+    // SAFETY: dladdr succeeded, so `info` is initialised.
+    let info = unsafe { info.assume_init() };
+    if info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated path owned by the dynamic loader.
+    let library = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let library = std::fs::canonicalize(std::ffi::OsStr::from_bytes(library.to_bytes())).ok()?;
+    let linker = library.parent()?.join("iree-lld");
+    linker.is_file().then_some(linker)
+}
+
+/// Compiles `module` (built in `session`'s context) to a `.vmfb` at `path`.
+///
+/// The module is handed over in memory (no serialisation) and mutated by the
+/// pipeline: write any MLIR output of it before compiling. The `.vmfb`
+/// appears under `path` only when complete; a failure leaves nothing there.
+pub fn compile_module(session: &Session, module: &Module<'_>, path: &Path) -> Result<(), IreeError> {
+    let mut invocation = Invocation::new(session)?;
+    invocation.import_module(module)?;
+    invocation.run_pipeline()?;
+    write_vmfb(&mut invocation, path)
+}
+
+/// Compiles an MLIR text or bytecode file to a `.vmfb` at `path`.
+pub fn compile_source_file(options: &CompileOptions, input: &Path, path: &Path) -> Result<(), IreeError> {
+    let session = options.session()?;
+    let mut invocation = Invocation::new(&session)?;
+    invocation.parse_file(&session, input)?;
+    invocation.run_pipeline()?;
+    write_vmfb(&mut invocation, path)
+}
+
+fn write_vmfb(invocation: &mut Invocation<'_>, path: &Path) -> Result<(), IreeError> {
+    let io = |source| IreeError::Io {
+        what: "writing",
+        path: path.display().to_string(),
+        source,
+    };
+    let file = AtomicFile::create(path).map_err(io)?;
+    {
+        let mut output = Output::open_file(file.temporary_path())?;
+        invocation.write_vm_bytecode(&mut output)?;
+        output.keep();
+    }
+    file.commit().map_err(io)
+}

@@ -1,0 +1,119 @@
+//! IREE's runtime tools (`iree-run-module`, `iree-dump-parameters`, ...),
+//! found and run as subprocesses. The runtime wheel ships no C library, so
+//! modules run through these tools.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::IreeError;
+use crate::formats::npy::NpyArray;
+
+/// The folder `scripts/setup` fills with the tools, baked in at build time.
+const BUILD_TOOLCHAIN: &str = env!("IREX_BUILD_TOOLCHAIN");
+
+/// Finds an IREE tool: `$IREX_IREE_TOOLS/NAME`, then the toolchain folder
+/// irex was built against, then `PATH`.
+pub fn find(name: &str) -> Result<PathBuf, IreeError> {
+    let mut searched = Vec::new();
+    let mut folders: Vec<PathBuf> = Vec::new();
+    if let Some(folder) = std::env::var_os("IREX_IREE_TOOLS") {
+        folders.push(folder.into());
+    }
+    folders.push(Path::new(BUILD_TOOLCHAIN).join("bin"));
+    if let Some(path) = std::env::var_os("PATH") {
+        folders.extend(std::env::split_paths(&path));
+    }
+    for folder in folders {
+        let candidate = folder.join(name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        searched.push(folder.display().to_string());
+    }
+    Err(IreeError::ToolNotFound {
+        tool: name.into(),
+        searched: searched.join(", "),
+    })
+}
+
+/// Runs an IREE tool with `arguments` and returns its stdout.
+pub fn run(name: &str, arguments: &[OsString]) -> Result<String, IreeError> {
+    let tool = find(name)?;
+    let output = Command::new(&tool)
+        .args(arguments)
+        .output()
+        .map_err(|source| IreeError::Io {
+            what: "running",
+            path: tool.display().to_string(),
+            source,
+        })?;
+    let command = std::iter::once(tool.display().to_string())
+        .chain(arguments.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !output.status.success() {
+        return Err(IreeError::ToolFailed {
+            command,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// One function call through `iree-run-module`.
+#[derive(Clone, Debug)]
+pub struct RunRequest<'r> {
+    /// The compiled module.
+    pub module: &'r Path,
+    /// The function to call.
+    pub function: &'r str,
+    /// Input arrays, in argument order.
+    pub inputs: &'r [NpyArray],
+    /// How many results the function returns.
+    pub result_count: usize,
+    /// Parameter archives as (scope, path).
+    pub parameters: &'r [(String, PathBuf)],
+    /// Runtime device (`local-task`, `cuda`, ...).
+    pub device: &'r str,
+}
+
+/// Calls a function of a compiled module and returns its results.
+pub fn run_module(request: &RunRequest<'_>) -> Result<Vec<NpyArray>, IreeError> {
+    let scratch = tempfile::tempdir().map_err(|source| IreeError::Io {
+        what: "creating a scratch folder",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
+    let mut arguments: Vec<OsString> = vec![
+        format!("--device={}", request.device).into(),
+        flag("--module=", request.module),
+        format!("--function={}", request.function).into(),
+    ];
+    for (scope, path) in request.parameters {
+        arguments.push(flag(&format!("--parameters={scope}="), path));
+    }
+    for (index, input) in request.inputs.iter().enumerate() {
+        let path = scratch.path().join(format!("input{index}.npy"));
+        input.write(&path)?;
+        arguments.push(flag("--input=@", &path));
+    }
+    let outputs: Vec<PathBuf> = (0..request.result_count)
+        .map(|index| scratch.path().join(format!("output{index}.npy")))
+        .collect();
+    for path in &outputs {
+        arguments.push(flag("--output=@", path));
+    }
+    run("iree-run-module", &arguments)?;
+    outputs
+        .iter()
+        .map(|path| NpyArray::read(path).map_err(IreeError::from))
+        .collect()
+}
+
+fn flag(prefix: &str, path: &Path) -> OsString {
+    let mut flag = OsString::from(prefix);
+    flag.push(path.as_os_str());
+    flag
+}

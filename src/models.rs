@@ -1,0 +1,4 @@
+//! Graphs built with the converter. For now the tutorial examples; real
+//! models (BERT from safetensors, llama from GGUF) join them here.
+
+pub mod tutorial;

@@ -1,0 +1,207 @@
+//! The tutorial staircase: `y = 2x + 1`, then a linear layer with inline
+//! weights, then the same layer with its weights in an `.irpa`; plus the
+//! small graphs the FileCheck tests print (uniform weights that collapse to
+//! splats, and a deliberately ill-typed add that the verifier rejects).
+
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+use crate::export::{ArtifactSelection, Artifacts, write_artifacts};
+use crate::formats::npy::NpyArray;
+use crate::hlo::{ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType};
+use crate::iree::CompileOptions;
+use crate::iree::tools::{RunRequest, run_module};
+use crate::tensor::{BufferHandle, ElementType, TensorSpec};
+
+/// A built-in example graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Example {
+    /// `main(x: tensor<4xf32>) = 2x + 1`: no weights.
+    Affine,
+    /// `main(x: tensor<2xf32>) = W·x + b` with `W = [[1, 2], [3, 4]]`, `b = [0.5, -1]`.
+    Linear,
+    /// The linear layer with uniform weights (`W` all 0.5, `b` all 1): splats.
+    UniformLinear,
+    /// Adds a `tensor<4xf32>` to a `tensor<2xf32>`: fails verification, on purpose.
+    MismatchedAdd,
+}
+
+/// The scope tutorial parameters live in (`--parameters=model=...`).
+pub const SCOPE: &str = "model";
+
+impl Example {
+    /// Every example, in tutorial order.
+    pub const ALL: [Self; 4] = [Self::Affine, Self::Linear, Self::UniformLinear, Self::MismatchedAdd];
+
+    /// Returns the name the CLI uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Affine => "affine",
+            Self::Linear => "linear",
+            Self::UniformLinear => "uniform-linear",
+            Self::MismatchedAdd => "mismatched-add",
+        }
+    }
+
+    /// Looks an example up by its CLI name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|example| example.name() == name)
+    }
+
+    /// Builds the example's `main` into `module`.
+    pub fn build(self, module: &mut ModuleBuilder<'_>) -> Result<(), HloError> {
+        match self {
+            Self::Affine => build_affine(module),
+            Self::Linear => build_linear(module, &[1.0, 2.0, 3.0, 4.0], &[0.5, -1.0]),
+            Self::UniformLinear => build_linear(module, &[0.5; 4], &[1.0; 2]),
+            Self::MismatchedAdd => build_mismatched_add(module),
+        }
+    }
+
+    /// Returns the input the tutorial runs the example on.
+    pub fn sample_input(self) -> NpyArray {
+        match self {
+            Self::Affine => NpyArray::from_f32(&[4], &[1.0, 2.0, 3.0, 4.0]),
+            _ => NpyArray::from_f32(&[2], &[1.0, 2.0]),
+        }
+    }
+}
+
+fn f32_tensor(shape: &[u64]) -> TensorType {
+    TensorType::new(shape, ElementType::F32)
+}
+
+fn build_affine(module: &mut ModuleBuilder<'_>) -> Result<(), HloError> {
+    let mut main = module.function("main", &[f32_tensor(&[4])])?;
+    let x = main.argument(0);
+    let two = main.splat_constant("affine.two", ElementType::F32, &[4], 2.0)?;
+    let one = main.splat_constant("affine.one", ElementType::F32, &[4], 1.0)?;
+    let scaled = main.multiply("affine.scale", two, x)?;
+    let shifted = main.add("affine.shift", scaled, one)?;
+    main.finish(&[shifted])
+}
+
+/// `y_i = Σ_j W_ij x_j + b_i`, with `W` row-major 2×2 and `b` of 2.
+fn build_linear(module: &mut ModuleBuilder<'_>, weight: &[f32], bias: &[f32]) -> Result<(), HloError> {
+    let weight_spec = TensorSpec::dense("linear.weight", &[2, 2], ElementType::F32);
+    let bias_spec = TensorSpec::dense("linear.bias", &[2], ElementType::F32);
+    let mut main = module.function("main", &[f32_tensor(&[2])])?;
+    let x = main.argument(0);
+    let w = main.weight(&weight_spec, &BufferHandle::from_f32(weight))?;
+    let b = main.weight(&bias_spec, &BufferHandle::from_f32(bias))?;
+    let product = main.dot_general("linear.matvec", w, x, &DotDimensions::contract(1, 0))?;
+    let y = main.add("linear.bias_add", product, b)?;
+    main.finish(&[y])
+}
+
+fn build_mismatched_add(module: &mut ModuleBuilder<'_>) -> Result<(), HloError> {
+    let mut main = module.function("main", &[f32_tensor(&[4]), f32_tensor(&[2])])?;
+    let (x, y) = (main.argument(0), main.argument(1));
+    let sum = main.add("mismatched.add", x, y)?;
+    main.finish(&[sum])
+}
+
+/// One rung of the tutorial staircase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// 1, 2 or 3.
+    pub number: u8,
+    /// The graph.
+    pub example: Example,
+    /// Where its weights go.
+    pub policy: ConstantMaterializationPolicy,
+}
+
+impl Stage {
+    /// Returns stage `number` (1, 2 or 3).
+    pub fn new(number: u8) -> Option<Self> {
+        let (example, policy) = match number {
+            1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
+            2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
+            3 => (Example::Linear, ConstantMaterializationPolicy::ExternalAlways),
+            _ => return None,
+        };
+        Some(Self {
+            number,
+            example,
+            policy,
+        })
+    }
+}
+
+/// What running a stage produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageReport {
+    /// The files written.
+    pub artifacts: Artifacts,
+    /// The input the module ran on.
+    pub input: Vec<f32>,
+    /// What `iree-run-module` returned.
+    pub output: Vec<f32>,
+}
+
+/// Builds, verifies, writes, compiles and runs a stage into `folder`.
+pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
+    let options = CompileOptions::default();
+    let session = options.session()?;
+    let context = session.context()?;
+    let mut module = ModuleBuilder::new(context, &format!("stage{}", stage.number), stage.policy, SCOPE);
+    stage.example.build(&mut module)?;
+    let converted = module.finish()?;
+    let artifacts = write_artifacts(&session, &converted, folder, "model", ArtifactSelection::default())?;
+    let input = stage.example.sample_input();
+    let parameters: Vec<(String, PathBuf)> = artifacts
+        .irpa
+        .iter()
+        .map(|path| (SCOPE.to_string(), path.clone()))
+        .collect();
+    let vmfb = artifacts.vmfb.clone().expect("the default selection compiles");
+    let outputs = run_module(&RunRequest {
+        module: &vmfb,
+        function: "main",
+        inputs: std::slice::from_ref(&input),
+        result_count: 1,
+        parameters: &parameters,
+        device: options.runtime_device(),
+    })?;
+    Ok(StageReport {
+        artifacts,
+        input: input.to_f32().unwrap_or_default(),
+        output: outputs[0].to_f32().unwrap_or_default(),
+    })
+}
+
+/// The body of the `stageN` examples: `--out DIR` (default `out/stageN`),
+/// run the stage, print what was written and what the module returned.
+pub fn example_main(number: u8) -> std::process::ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let folder = match arguments.as_slice() {
+        [] => PathBuf::from(format!("out/stage{number}")),
+        [flag, folder] if flag == "--out" => PathBuf::from(folder),
+        _ => {
+            eprintln!("usage: stage{number} [--out DIR]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let stage = Stage::new(number).expect("examples exist for stages 1 to 3");
+    match run_stage(stage, &folder) {
+        Ok(report) => {
+            let artifacts = &report.artifacts;
+            for path in [&artifacts.text, &artifacts.bytecode, &artifacts.irpa, &artifacts.vmfb].into_iter().flatten() {
+                println!("wrote {}", path.display());
+            }
+            println!("input  {}", format_values(&report.input));
+            println!("output {}", format_values(&report.output));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("stage{number}: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Formats values the way people read them: `5.5 10`.
+pub fn format_values(values: &[f32]) -> String {
+    values.iter().map(f32::to_string).collect::<Vec<_>>().join(" ")
+}
