@@ -1,0 +1,61 @@
+//! Command-line parsing and dispatch. Each subcommand lives in its own file.
+
+mod compile;
+mod export;
+mod inspect;
+mod print;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Turns models into IREE deployables, MLIR-natively.
+#[derive(Parser)]
+#[command(name = "irex", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a module, verify it, and write MLIR, .irpa and .vmfb outputs.
+    Export(export::ExportArgs),
+    /// Print an MLIR text or bytecode file as text.
+    Print(print::PrintArgs),
+    /// Compile an MLIR text or bytecode file to a .vmfb in-process.
+    Compile(compile::CompileArgs),
+    /// List the entries of an .irpa parameter archive.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Parses the command line and runs the subcommand; errors go to stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Export(args) => export::run(args),
+        Command::Print(args) => print::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("irex: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.
+fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if path == Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes).context("writing to stdout")?;
+        return stdout.flush().context("writing to stdout");
+    }
+    irex::output::write_atomically(path, bytes).with_context(|| format!("writing `{}`", path.display()))
+}
