@@ -100,6 +100,12 @@ impl<'c> ModuleBuilder<'c> {
     /// Declares `util.global private @SYMBOL = #flow.parameter.named<scope::key>`
     /// for an external weight and returns the symbol.
     pub(super) fn declare_parameter(&mut self, reference: ExternalParameterRef, r#type: &TensorType) -> Result<String, HloError> {
+        let refuse = |message| HloError::Weight {
+            key: reference.key.clone(),
+            message,
+        };
+        check_parameter_name("scope", &reference.scope).map_err(refuse)?;
+        check_parameter_name("key", &reference.key).map_err(refuse)?;
         let symbol = self.unique_symbol(&reference.key);
         let location = self.location(&reference.spec.name);
         let source = format!(
@@ -165,20 +171,37 @@ impl<'c> ModuleBuilder<'c> {
     }
 }
 
-/// Quotes `text` as an MLIR string literal: `"` and `\` and every byte
-/// outside printable ASCII are escaped as `\XX`.
+/// Quotes `text` as an MLIR string literal, escaping what the parser needs
+/// escaped (`"`, `\\`, control bytes) as `\\XX`.
 pub fn string_literal(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
-    for byte in text.bytes() {
-        match byte {
-            b'"' | b'\\' => quoted.push_str(&format!("\\{byte:02X}")),
-            0x20..=0x7e => quoted.push(byte as char),
-            _ => quoted.push_str(&format!("\\{byte:02X}")),
+    for c in text.chars() {
+        if c == '"' || c == '\\' || c.is_ascii_control() {
+            quoted.push_str(&format!("\\{:02X}", c as u8));
+        } else {
+            quoted.push(c);
         }
     }
     quoted.push('"');
     quoted
+}
+
+/// Refuses a parameter scope or key that would not survive a text round
+/// trip. IREE's printer writes `#flow.parameter.named` strings between quotes
+/// without escaping them, so a `"`, a `\\` or a control character would print
+/// as MLIR that no parser reads back (or reads as another key).
+pub(super) fn check_parameter_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() && what == "key" {
+        return Err("the key is empty".into());
+    }
+    match name.chars().find(|&c| c == '"' || c == '\\' || c.is_control()) {
+        Some(c) => Err(format!(
+            "{what} `{}` holds {c:?}, which IREE's printer does not escape in #flow.parameter.named",
+            name.escape_debug()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Runs `action` with a diagnostic handler on `context` that collects every
@@ -221,6 +244,6 @@ mod tests {
     fn string_literals_escape_quotes_and_control_bytes() {
         assert_eq!(string_literal("blk.0.w"), "\"blk.0.w\"");
         assert_eq!(string_literal("a\"b\\c\n"), "\"a\\22b\\5Cc\\0A\"");
-        assert_eq!(string_literal("é"), "\"\\C3\\A9\"");
+        assert_eq!(string_literal("é"), "\"é\"");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use melior::ir::Module;
 
-use super::session::{Session, check};
+use super::session::{Session, check, compiler_lock};
 use super::{Diagnostic, IreeError, Severity, ffi};
 
 /// One compilation: a module imported or parsed, a pipeline run, outputs
@@ -63,6 +63,7 @@ fn split_location(severity: Severity, text: String) -> Diagnostic {
 impl<'a> Invocation<'a> {
     /// Creates an invocation in `session`, capturing its diagnostics.
     pub fn new(session: &'a Session) -> Result<Self, IreeError> {
+        let _lock = compiler_lock();
         // SAFETY: the session is live for 'a.
         let raw = unsafe { ffi::ireeCompilerInvocationCreate(session.raw()) };
         let raw = NonNull::new(raw).ok_or(IreeError::Api {
@@ -99,6 +100,7 @@ impl<'a> Invocation<'a> {
     /// Imports a module built in the session's context, without copying or
     /// serialising it. The pipeline mutates it in place.
     pub fn import_module(&mut self, module: &'a Module<'_>) -> Result<(), IreeError> {
+        let _lock = compiler_lock();
         // SAFETY: the module outlives the invocation ('a) and was built in
         // the session's context.
         let imported = unsafe {
@@ -115,6 +117,7 @@ impl<'a> Invocation<'a> {
         let error = unsafe { ffi::ireeCompilerSourceOpenFile(session.raw(), c_path.as_ptr(), &mut source) };
         let _guard = SourceGuard(source);
         check(error, "ireeCompilerSourceOpenFile")?;
+        let _lock = compiler_lock();
         // SAFETY: the source is live until the guard drops, after the parse.
         let parsed = unsafe { ffi::ireeCompilerInvocationParseSource(self.raw.as_ptr(), source) };
         if parsed { Ok(()) } else { Err(self.failure("parse")) }
@@ -122,6 +125,7 @@ impl<'a> Invocation<'a> {
 
     /// Runs the standard pipeline: input conversion to VM bytecode.
     pub fn run_pipeline(&mut self) -> Result<(), IreeError> {
+        let _lock = compiler_lock();
         // SAFETY: the invocation is live and holds a module.
         let ran = unsafe { ffi::ireeCompilerInvocationPipeline(self.raw.as_ptr(), ffi::PIPELINE_STD) };
         if ran { Ok(()) } else { Err(self.failure("pipeline")) }
@@ -129,6 +133,7 @@ impl<'a> Invocation<'a> {
 
     /// Writes the compiled VM bytecode module (`.vmfb`) to `output`.
     pub fn write_vm_bytecode(&mut self, output: &mut Output) -> Result<(), IreeError> {
+        let _lock = compiler_lock();
         // SAFETY: both handles are live.
         let error = unsafe { ffi::ireeCompilerInvocationOutputVMBytecode(self.raw.as_ptr(), output.raw.as_ptr()) };
         check(error, "ireeCompilerInvocationOutputVMBytecode")
@@ -137,6 +142,7 @@ impl<'a> Invocation<'a> {
 
 impl Drop for Invocation<'_> {
     fn drop(&mut self) {
+        let _lock = compiler_lock();
         // SAFETY: the handle is ours and destroyed exactly once; the boxed
         // diagnostics are dropped after this, so no callback sees them freed.
         unsafe { ffi::ireeCompilerInvocationDestroy(self.raw.as_ptr()) }

@@ -61,6 +61,18 @@ fn initialize() -> Result<(), IreeError> {
     })
 }
 
+/// Serialises every embedding-API call that touches the compiler's
+/// process-wide state: session creation, flags, activation, invocations,
+/// pipelines and teardown. IREE 3.10 initialises LLVM targets, command-line
+/// option bindings and plugins lazily and not thread-safely: sessions used
+/// from several threads at once were seen to fail `createTargetMachine`,
+/// crash, and spin forever in `llvm::TargetRegistry::lookupTarget`. Building
+/// ops, which touches only a session's own context, needs no lock.
+pub(super) fn compiler_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Converts an `iree_compiler_error_t*` into a result, destroying the handle.
 pub(super) fn check(raw: *mut ffi::iree_compiler_error_t, operation: &'static str) -> Result<(), IreeError> {
     if raw.is_null() {
@@ -89,6 +101,7 @@ impl Session {
     /// Initialises the compiler (once per process) and creates a session.
     pub fn new() -> Result<Self, IreeError> {
         initialize()?;
+        let _lock = compiler_lock();
         // SAFETY: the compiler is initialised.
         let raw = unsafe { ffi::ireeCompilerSessionCreate() };
         let raw = NonNull::new(raw).ok_or(IreeError::Api {
@@ -114,6 +127,7 @@ impl Session {
                 message: "a flag contains a NUL byte".into(),
             })?;
         let pointers: Vec<*const c_char> = owned.iter().map(|flag| flag.as_ptr()).collect();
+        let _lock = compiler_lock();
         // SAFETY: the session is live; argv points at `pointers.len()` valid
         // C strings that outlive the call.
         let error = unsafe {
@@ -130,6 +144,7 @@ impl Session {
             // context it refers to; the borrow is tied to `&self`.
             return Ok(unsafe { context.to_ref() });
         }
+        let _lock = compiler_lock();
         // SAFETY: the session is live; borrowing activates it.
         let raw = unsafe { ffi::ireeCompilerSessionBorrowContext(self.raw.as_ptr()) };
         if raw.ptr.is_null() {
@@ -146,6 +161,7 @@ impl Session {
         for dialect in DIALECTS {
             context.get_or_load_dialect(dialect);
         }
+        drop(_lock);
         Ok(context)
     }
 
@@ -174,6 +190,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        let _lock = compiler_lock();
         // SAFETY: the handle is ours and destroyed exactly once.
         unsafe { ffi::ireeCompilerSessionDestroy(self.raw.as_ptr()) }
     }
