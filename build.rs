@@ -20,5 +20,8 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", lib.display());
     println!("cargo:rustc-link-lib=dylib=IREECompiler");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
-    println!("cargo:rustc-env=IREX_BUILD_TOOLCHAIN={}", lib.parent().unwrap().display());
+    println!(
+        "cargo:rustc-env=IREX_BUILD_TOOLCHAIN={}",
+        lib.parent().unwrap().display()
+    );
 }

@@ -57,5 +57,6 @@ fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         stdout.write_all(bytes).context("writing to stdout")?;
         return stdout.flush().context("writing to stdout");
     }
-    irex::output::write_atomically(path, bytes).with_context(|| format!("writing `{}`", path.display()))
+    irex::output::write_atomically(path, bytes)
+        .with_context(|| format!("writing `{}`", path.display()))
 }

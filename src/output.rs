@@ -71,7 +71,11 @@ impl AtomicFile {
         fs::rename(&self.temporary, &self.destination)?;
         // The rename is done: nothing is left to clean up.
         self.temporary = PathBuf::new();
-        if let Some(folder) = self.destination.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(folder) = self
+            .destination
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             File::open(folder)?.sync_all()?;
         }
         Ok(())

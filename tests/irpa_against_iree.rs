@@ -7,7 +7,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use irex::formats::irpa::{ArchiveEntry, EntryContents, IrpaEntryKind, IrpaIndex, PlannedKind, write_archive};
+use irex::formats::irpa::{
+    ArchiveEntry, EntryContents, IrpaEntryKind, IrpaIndex, PlannedKind, write_archive,
+};
 use irex::iree::tools;
 use irex::tensor::{BufferHandle, MappedFile};
 
@@ -37,7 +39,12 @@ fn dump(archive: &Path) -> Vec<DumpRow> {
             let fields: Vec<&str> = line.splitn(4, '|').map(str::trim).collect();
             let number = |text: &str| text.parse::<u64>().ok();
             let key = fields[3].trim_matches('`').to_string();
-            (number(fields[0]), number(fields[1]), fields[2].parse().unwrap(), key)
+            (
+                number(fields[0]),
+                number(fields[1]),
+                fields[2].parse().unwrap(),
+                key,
+            )
         })
         .collect()
 }
@@ -48,7 +55,10 @@ fn iree_reads_a_thousand_mixed_entries_as_planned() {
     // A mapped source file, so some entries stream from mmap windows.
     let source_path = folder.path().join("source.bin");
     let source_bytes = pattern_bytes(7, 6 << 20);
-    std::fs::File::create(&source_path).unwrap().write_all(&source_bytes).unwrap();
+    std::fs::File::create(&source_path)
+        .unwrap()
+        .write_all(&source_bytes)
+        .unwrap();
     // SAFETY: the source file is not modified while mapped.
     let source = unsafe { MappedFile::open(&source_path) }.unwrap();
 
@@ -74,7 +84,10 @@ fn iree_reads_a_thousand_mixed_entries_as_planned() {
                 }
             }
             _ => EntryContents::Data {
-                buffer: BufferHandle::owned(pattern_bytes(index, sizes[index as usize % sizes.len()])),
+                buffer: BufferHandle::owned(pattern_bytes(
+                    index,
+                    sizes[index as usize % sizes.len()],
+                )),
                 alignment: alignments[index as usize % alignments.len()],
             },
         };
@@ -109,17 +122,43 @@ fn iree_reads_a_thousand_mixed_entries_as_planned() {
     for ((row, planned), entry) in rows.iter().zip(&plan.entries).zip(&entries) {
         assert_eq!(row.3, planned.name);
         match (&planned.kind, &entry.contents) {
-            (PlannedKind::Data { offset, length, alignment }, EntryContents::Data { buffer, .. }) => {
+            (
+                PlannedKind::Data {
+                    offset,
+                    length,
+                    alignment,
+                },
+                EntryContents::Data { buffer, .. },
+            ) => {
                 assert_eq!(row.2, *length, "{}", planned.name);
                 if *length > 0 {
-                    assert_eq!((row.0, row.1), (Some(*offset), Some(offset + length)), "{}", planned.name);
-                    assert_eq!(offset % alignment, 0, "{} is aligned in the file", planned.name);
+                    assert_eq!(
+                        (row.0, row.1),
+                        (Some(*offset), Some(offset + length)),
+                        "{}",
+                        planned.name
+                    );
+                    assert_eq!(
+                        offset % alignment,
+                        0,
+                        "{} is aligned in the file",
+                        planned.name
+                    );
                 }
                 let stored = &written[*offset as usize..(*offset + *length) as usize];
-                assert!(stored == buffer.bytes(), "{} holds its source bytes", planned.name);
+                assert!(
+                    stored == buffer.bytes(),
+                    "{} holds its source bytes",
+                    planned.name
+                );
             }
             (PlannedKind::Splat { length, .. }, EntryContents::Splat { .. }) => {
-                assert_eq!((row.0, row.1, row.2), (None, None, *length), "{}", planned.name);
+                assert_eq!(
+                    (row.0, row.1, row.2),
+                    (None, None, *length),
+                    "{}",
+                    planned.name
+                );
             }
             _ => panic!("{} changed kind", planned.name),
         }
@@ -201,5 +240,8 @@ fn same_entries_give_the_same_file_as_iree_create_parameters() {
     let written = std::fs::read(&irex_archive).unwrap();
     assert_eq!(written.len(), expected.len());
     let first_difference = written.iter().zip(&expected).position(|(a, b)| a != b);
-    assert_eq!(first_difference, None, "irex and IREE differ at byte {first_difference:?}");
+    assert_eq!(
+        first_difference, None,
+        "irex and IREE differ at byte {first_difference:?}"
+    );
 }

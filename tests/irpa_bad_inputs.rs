@@ -3,7 +3,9 @@
 //! allocation sized by a count the file cannot back. The writer's failures
 //! leave nothing under the final name.
 
-use irex::formats::irpa::{ArchiveEntry, ArchivePlan, EntryContents, EntryRequest, IrpaIndex, write_archive};
+use irex::formats::irpa::{
+    ArchiveEntry, ArchivePlan, EntryContents, EntryRequest, IrpaIndex, write_archive,
+};
 use irex::formats::{FormatError, FormatErrorKind};
 use irex::tensor::BufferHandle;
 
@@ -11,7 +13,6 @@ use irex::tensor::BufferHandle;
 const ENTRY_COUNT: usize = 32;
 const ENTRY_SEGMENT: usize = 40;
 const STORAGE_SEGMENT: usize = 72;
-const FIRST_ENTRY: usize = 96;
 
 /// A valid archive: splat `s`, data `a` (8 bytes), data `b` (5 bytes).
 fn valid() -> (Vec<u8>, ArchivePlan) {
@@ -54,7 +55,11 @@ fn parse_error(bytes: &[u8]) -> FormatError {
 fn the_valid_archive_parses() {
     let (bytes, _) = valid();
     let index = IrpaIndex::parse(&bytes).unwrap();
-    let names: Vec<&str> = index.entries.iter().map(|entry| entry.name.as_str()).collect();
+    let names: Vec<&str> = index
+        .entries
+        .iter()
+        .map(|entry| entry.name.as_str())
+        .collect();
     assert_eq!(names, ["s", "a", "b"]);
 }
 
@@ -63,11 +68,17 @@ fn short_files_and_bad_magic() {
     let (bytes, _) = valid();
     for length in [0, 4, 31, 87] {
         let error = parse_error(&bytes[..length]);
-        assert!(matches!(error.kind, FormatErrorKind::Truncated { .. }), "{length}: {error}");
+        assert!(
+            matches!(error.kind, FormatErrorKind::Truncated { .. }),
+            "{length}: {error}"
+        );
     }
     let mut wrong = bytes.clone();
     wrong[..4].copy_from_slice(b"GGUF");
-    assert!(matches!(parse_error(&wrong).kind, FormatErrorKind::BadMagic { .. }));
+    assert!(matches!(
+        parse_error(&wrong).kind,
+        FormatErrorKind::BadMagic { .. }
+    ));
 }
 
 #[test]
@@ -77,7 +88,10 @@ fn versions_other_than_zero_zero() {
         bytes[4..6].copy_from_slice(&major.to_le_bytes());
         bytes[6..8].copy_from_slice(&minor.to_le_bytes());
         let error = parse_error(&bytes);
-        assert!(matches!(error.kind, FormatErrorKind::UnsupportedVersion { .. }), "{error}");
+        assert!(
+            matches!(error.kind, FormatErrorKind::UnsupportedVersion { .. }),
+            "{error}"
+        );
     }
     let (mut bytes, _) = valid();
     put_u64(&mut bytes, 8, 96);
@@ -177,7 +191,11 @@ fn splat_patterns_of_bad_widths_or_lengths() {
     for width in [0u8, 3, 17, 255] {
         let (mut bytes, plan) = valid();
         bytes[entry_offset(&plan, 0) + 84] = width;
-        assert_eq!(parse_error(&bytes).field, "entry[0].pattern_length", "width {width}");
+        assert_eq!(
+            parse_error(&bytes).field,
+            "entry[0].pattern_length",
+            "width {width}"
+        );
     }
     let (mut bytes, plan) = valid();
     put_u64(&mut bytes, entry_offset(&plan, 0) + 60, 18);
@@ -188,21 +206,30 @@ fn splat_patterns_of_bad_widths_or_lengths() {
 fn linked_headers_external_and_unknown_entries() {
     let (mut bytes, _) = valid();
     put_u64(&mut bytes, 16, 4096);
-    assert!(matches!(parse_error(&bytes).kind, FormatErrorKind::Unsupported { .. }));
+    assert!(matches!(
+        parse_error(&bytes).kind,
+        FormatErrorKind::Unsupported { .. }
+    ));
     let (mut bytes, plan) = valid();
-    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12]
+        .copy_from_slice(&3u32.to_le_bytes());
     let error = parse_error(&bytes);
-    assert!(matches!(error.kind, FormatErrorKind::Unsupported { .. }), "{error}");
+    assert!(
+        matches!(error.kind, FormatErrorKind::Unsupported { .. }),
+        "{error}"
+    );
     assert_eq!(error.key.as_deref(), Some("a"));
     let (mut bytes, plan) = valid();
-    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12].copy_from_slice(&9u32.to_le_bytes());
+    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12]
+        .copy_from_slice(&9u32.to_le_bytes());
     assert_eq!(parse_error(&bytes).field, "entry[1].type");
 }
 
 #[test]
 fn skipped_entries_are_dropped() {
     let (mut bytes, plan) = valid();
-    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12].copy_from_slice(&0u32.to_le_bytes());
+    bytes[entry_offset(&plan, 1) + 8..entry_offset(&plan, 1) + 12]
+        .copy_from_slice(&0u32.to_le_bytes());
     let index = IrpaIndex::parse(&bytes).unwrap();
     assert!(index.get("a").is_none());
     assert_eq!(index.entries.len(), 2);

@@ -32,7 +32,10 @@ fn main() {
         })
         .collect();
     trials.push(Trial::test("runner::wrong_check_fails", wrong_check_fails));
-    trials.push(Trial::test("runner::patterns_translate", patterns_translate));
+    trials.push(Trial::test(
+        "runner::patterns_translate",
+        patterns_translate,
+    ));
     libtest_mimic::run(&arguments, trials).exit();
 }
 
@@ -41,7 +44,10 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             collect(&path, files);
-        } else if path.extension().is_some_and(|extension| extension == "mlir") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "mlir")
+        {
             files.push(path);
         }
     }
@@ -73,7 +79,10 @@ fn run_lines(text: &str) -> Vec<String> {
 }
 
 fn parse_run_line(line: &str) -> Result<RunLine, String> {
-    let Some((shell, check)) = line.rsplit_once('|').filter(|(_, tail)| tail.trim().starts_with("FileCheck")) else {
+    let Some((shell, check)) = line
+        .rsplit_once('|')
+        .filter(|(_, tail)| tail.trim().starts_with("FileCheck"))
+    else {
         return Ok(RunLine {
             shell: line.to_string(),
             check_prefixes: None,
@@ -81,7 +90,10 @@ fn parse_run_line(line: &str) -> Result<RunLine, String> {
     };
     let mut prefixes = vec!["CHECK".to_string()];
     for word in check.split_whitespace().skip(1) {
-        if let Some(list) = word.strip_prefix("--check-prefixes=").or(word.strip_prefix("--check-prefix=")) {
+        if let Some(list) = word
+            .strip_prefix("--check-prefixes=")
+            .or(word.strip_prefix("--check-prefix="))
+        {
             prefixes = list.split(',').map(str::to_string).collect();
         } else if word != "%s" {
             return Err(format!("unsupported FileCheck option `{word}`"));
@@ -152,11 +164,17 @@ fn directives(text: &str, prefixes: &[String]) -> Result<Vec<(usize, String)>, S
                 "-NOT" => "not",
                 "-DAG" => "unordered",
                 _ if kind.starts_with('-') && !kind.contains(' ') => {
-                    return Err(format!("line {}: unsupported directive `{prefix}{kind}`", number + 1));
+                    return Err(format!(
+                        "line {}: unsupported directive `{prefix}{kind}`",
+                        number + 1
+                    ));
                 }
                 _ => continue,
             };
-            found.push((number + 1, format!("{directive}: {}", translate_pattern(pattern))));
+            found.push((
+                number + 1,
+                format!("{directive}: {}", translate_pattern(pattern)),
+            ));
         }
     }
     Ok(found)
@@ -165,7 +183,11 @@ fn directives(text: &str, prefixes: &[String]) -> Result<Vec<(usize, String)>, S
 fn check_output(file: &Path, text: &str, prefixes: &[String], output: &str) -> Result<(), String> {
     let found = directives(text, prefixes)?;
     if found.is_empty() {
-        return Err(format!("no {} directives in {}", prefixes.join("/"), file.display()));
+        return Err(format!(
+            "no {} directives in {}",
+            prefixes.join("/"),
+            file.display()
+        ));
     }
     let mut builder = CheckerBuilder::new();
     for (number, directive) in &found {
@@ -174,16 +196,24 @@ fn check_output(file: &Path, text: &str, prefixes: &[String], output: &str) -> R
             .map_err(|error| format!("line {number}: bad directive `{directive}`: {error}"))?;
     }
     let checker = builder.finish();
-    let (passed, explanation) = checker.explain(output, NO_VARIABLES).map_err(|error| error.to_string())?;
+    let (passed, explanation) = checker
+        .explain(output, NO_VARIABLES)
+        .map_err(|error| error.to_string())?;
     if passed {
         Ok(())
     } else {
-        Err(format!("{} failed its checks:\n{explanation}\n--- output ---\n{output}", file.display()))
+        Err(format!(
+            "{} failed its checks:\n{explanation}\n--- output ---\n{output}",
+            file.display()
+        ))
     }
 }
 
 fn search_path() -> String {
-    let irex = Path::new(env!("CARGO_BIN_EXE_irex")).parent().unwrap().to_path_buf();
+    let irex = Path::new(env!("CARGO_BIN_EXE_irex"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let toolchain = std::env::var_os("IREX_TOOLCHAIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".irex-toolchain"));
@@ -191,7 +221,10 @@ fn search_path() -> String {
     if let Some(path) = std::env::var_os("PATH") {
         folders.extend(std::env::split_paths(&path));
     }
-    std::env::join_paths(folders).unwrap().to_string_lossy().into_owned()
+    std::env::join_paths(folders)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn run_pipeline(file: &Path, scratch: &Path, line: &RunLine) -> Result<String, String> {
@@ -209,7 +242,10 @@ fn run_pipeline(file: &Path, scratch: &Path, line: &RunLine) -> Result<String, S
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("RUN `{shell}` failed ({}):\n{stderr}{stdout}", output.status));
+        return Err(format!(
+            "RUN `{shell}` failed ({}):\n{stderr}{stdout}",
+            output.status
+        ));
     }
     Ok(stdout)
 }
@@ -266,8 +302,14 @@ fn wrong_check_fails() -> Result<(), Failed> {
 fn patterns_translate() -> Result<(), Failed> {
     let cases = [
         ("tensor<2xf32>", "$()tensor<2xf32>$()"),
-        ("%{{[0-9]+}} = add", "$()%$(=[0-9]+)$(=[ \\t]+)=$(=[ \\t]+)add$()"),
-        ("[[W:%.*]] load  [[W]]", "$()$(W=%.*)$(=[ \\t]+)load$(=[ \\t]+)$(W)$()"),
+        (
+            "%{{[0-9]+}} = add",
+            "$()%$(=[0-9]+)$(=[ \\t]+)=$(=[ \\t]+)add$()",
+        ),
+        (
+            "[[W:%.*]] load  [[W]]",
+            "$()$(W=%.*)$(=[ \\t]+)load$(=[ \\t]+)$(W)$()",
+        ),
         ("cost $5", "$()cost$(=[ \\t]+)$$5$()"),
     ];
     for (llvm, expected) in cases {

@@ -42,7 +42,12 @@ fn stage3_reads_its_weights_from_the_irpa_irex_wrote() {
         };
         archive[offset as usize..(offset + length) as usize].to_vec()
     };
-    let f32_bytes = |values: &[f32]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let f32_bytes = |values: &[f32]| {
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
     assert_eq!(stored("linear.weight"), f32_bytes(&[1.0, 2.0, 3.0, 4.0]));
     assert_eq!(stored("linear.bias"), f32_bytes(&[0.5, -1.0]));
 }
@@ -51,7 +56,10 @@ fn stage3_reads_its_weights_from_the_irpa_irex_wrote() {
 fn stage3_text_holds_no_weight_value() {
     let (folder, _report) = run(3);
     let text = std::fs::read_to_string(folder.path().join("model.mlir")).unwrap();
-    assert!(text.contains("#flow.parameter.named<\"model\"::\"linear.weight\">"), "{text}");
+    assert!(
+        text.contains("#flow.parameter.named<\"model\"::\"linear.weight\">"),
+        "{text}"
+    );
     assert!(!text.contains("dense"), "{text}");
     // Neither the printed forms MLIR would use nor the raw hex of the bytes.
     for value in ["1.0", "2.0", "3.0", "4.0", "5.0", "e+00", "e-01", "0x"] {
@@ -60,6 +68,9 @@ fn stage3_text_holds_no_weight_value() {
     let bytecode = std::fs::read(folder.path().join("model.mlirbc")).unwrap();
     for value in [1.0f32, 2.0, 3.0, 4.0, 0.5, -1.0] {
         let needle = value.to_le_bytes();
-        assert!(!bytecode.windows(4).any(|w| w == needle), "{value} in the bytecode");
+        assert!(
+            !bytecode.windows(4).any(|w| w == needle),
+            "{value} in the bytecode"
+        );
     }
 }

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use irex::formats::irpa::write_archive;
-use irex::hlo::{ConstantMaterializationPolicy, ModuleBuilder, PrintOptions, archive_entries, print_module};
+use irex::hlo::{
+    ConstantMaterializationPolicy, ModuleBuilder, PrintOptions, archive_entries, print_module,
+};
 use irex::iree::{CompileOptions, compile_module};
 use irex::melior::ir::operation::OperationLike;
 use irex::models::tutorial::{Example, SCOPE};
@@ -75,7 +77,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     args.example.build(&mut builder)?;
     let converted = builder.finish()?;
     let bytes = match args.emit {
-        Emit::Text => print_module(&converted.module, PrintOptions { locations: args.locations }).into_bytes(),
+        Emit::Text => print_module(
+            &converted.module,
+            PrintOptions {
+                locations: args.locations,
+            },
+        )
+        .into_bytes(),
         Emit::Bytecode => converted.module.as_operation().write_bytecode(),
     };
     super::write_output(&args.output, &bytes)?;
@@ -90,10 +98,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         (None, true) => {}
     }
     if let Some(path) = &args.vmfb {
-        if args.output == PathBuf::from("-") && args.emit == Emit::Bytecode {
-            bail!("refusing to mix bytecode on stdout with compiler output");
-        }
-        compile_module(&session, &converted.module, path).with_context(|| format!("compiling `{}`", path.display()))?;
+        compile_module(&session, &converted.module, path)
+            .with_context(|| format!("compiling `{}`", path.display()))?;
     }
     Ok(())
 }

@@ -19,7 +19,8 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     // SAFETY: the archive is only read; irex documents that inputs must not
     // change while it runs.
-    let mapped = unsafe { MappedFile::open(&args.input) }.with_context(|| format!("opening `{}`", args.input.display()))?;
+    let mapped = unsafe { MappedFile::open(&args.input) }
+        .with_context(|| format!("opening `{}`", args.input.display()))?;
     let index = IrpaIndex::parse(mapped.bytes()).map_err(|error| error.with_path(&args.input))?;
     let mut text = format!("{:<6} {:>12} {:>12}  key\n", "kind", "offset", "bytes");
     for entry in &index.entries {
@@ -27,7 +28,12 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
             IrpaEntryKind::Data { offset, .. } => ("data", offset.to_string()),
             IrpaEntryKind::Splat { pattern, .. } => ("splat", format!("x{}", hex(pattern))),
         };
-        writeln!(text, "{kind:<6} {offset:>12} {:>12}  {}", entry.length(), entry.name.escape_debug())?;
+        writeln!(
+            text,
+            "{kind:<6} {offset:>12} {:>12}  {}",
+            entry.length(),
+            entry.name.escape_debug()
+        )?;
     }
     print!("{text}");
     Ok(())

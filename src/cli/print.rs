@@ -19,10 +19,16 @@ pub struct PrintArgs {
 
 /// Runs `irex print`.
 pub fn run(args: PrintArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.input).with_context(|| format!("reading `{}`", args.input.display()))?;
+    let bytes = std::fs::read(&args.input)
+        .with_context(|| format!("reading `{}`", args.input.display()))?;
     let session = CompileOptions::default().session()?;
     let context = session.context()?;
     let module = parse_module(context, &bytes, &args.input.display().to_string())?;
-    let text = print_module(&module, PrintOptions { locations: args.locations });
+    let text = print_module(
+        &module,
+        PrintOptions {
+            locations: args.locations,
+        },
+    );
     super::write_output(std::path::Path::new("-"), text.as_bytes())
 }

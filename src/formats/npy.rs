@@ -74,7 +74,10 @@ impl NpyArray {
         Self {
             shape: shape.to_vec(),
             element: ElementType::F32,
-            data: values.iter().flat_map(|value| value.to_le_bytes()).collect(),
+            data: values
+                .iter()
+                .flat_map(|value| value.to_le_bytes())
+                .collect(),
         }
     }
 
@@ -128,13 +131,18 @@ impl NpyArray {
     /// Parses a version 1, 2 or 3 `.npy` image.
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         if bytes.len() < 10 || &bytes[..6] != MAGIC {
-            return Err(invalid("magic", "bytes that are not \\x93NUMPY", "an .npy file"));
+            return Err(invalid(
+                "magic",
+                "bytes that are not \\x93NUMPY",
+                "an .npy file",
+            ));
         }
         let (length, start) = match bytes[6] {
             1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            2 | 3 if bytes.len() >= 12 => {
-                (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12)
-            }
+            2 | 3 if bytes.len() >= 12 => (
+                u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+                12,
+            ),
             version => return Err(invalid("version", version, "1, 2 or 3")),
         };
         if length > MAX_HEADER || start + length > bytes.len() {
@@ -182,7 +190,10 @@ fn parse_shape(header: &str) -> Result<Vec<u64>, FormatError> {
         .split(',')
         .map(str::trim)
         .filter(|dim| !dim.is_empty())
-        .map(|dim| dim.parse().map_err(|_| invalid("shape", text, "non-negative integers")))
+        .map(|dim| {
+            dim.parse()
+                .map_err(|_| invalid("shape", text, "non-negative integers"))
+        })
         .collect()
 }
 
@@ -210,6 +221,9 @@ mod tests {
         let mut fortran = NpyArray::from_f32(&[1], &[1.0]).to_bytes();
         let at = fortran.windows(5).position(|w| w == b"False").unwrap();
         fortran[at..at + 5].copy_from_slice(b"True ");
-        assert_eq!(NpyArray::parse(&fortran).unwrap_err().field, "fortran_order");
+        assert_eq!(
+            NpyArray::parse(&fortran).unwrap_err().field,
+            "fortran_order"
+        );
     }
 }

@@ -30,9 +30,11 @@ pub fn print_module(module: &Module<'_>, options: PrintOptions) -> String {
 
 /// Writes `module` as MLIR text to `path` atomically.
 pub fn write_text(module: &Module<'_>, options: PrintOptions, path: &Path) -> Result<(), HloError> {
-    write_atomically(path, print_module(module, options).as_bytes()).map_err(|source| HloError::Io {
-        path: path.display().to_string(),
-        source,
+    write_atomically(path, print_module(module, options).as_bytes()).map_err(|source| {
+        HloError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     })
 }
 
@@ -47,12 +49,22 @@ pub fn write_bytecode(module: &Module<'_>, path: &Path) -> Result<(), HloError> 
 
 /// Parses MLIR text or bytecode (MLIR tells them apart by the bytecode magic)
 /// into a module in `context`, capturing the parser's diagnostics.
-pub fn parse_module<'c>(context: &'c Context, bytes: &[u8], source_name: &str) -> Result<Module<'c>, HloError> {
+pub fn parse_module<'c>(
+    context: &'c Context,
+    bytes: &[u8],
+    source_name: &str,
+) -> Result<Module<'c>, HloError> {
     let (module, diagnostics) = capture_diagnostics(context, || {
         // SAFETY: the string ref points at `bytes` for the call's duration;
         // the parser copies what it keeps. The result is null or a module we own.
         unsafe {
-            let raw = mlirModuleCreateParse(context.to_raw(), MlirStringRef { data: bytes.as_ptr().cast(), length: bytes.len() });
+            let raw = mlirModuleCreateParse(
+                context.to_raw(),
+                MlirStringRef {
+                    data: bytes.as_ptr().cast(),
+                    length: bytes.len(),
+                },
+            );
             Module::from_option_raw(raw)
         }
     });

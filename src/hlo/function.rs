@@ -3,11 +3,16 @@
 
 use std::fmt;
 
-use melior::ir::attribute::{DenseElementsAttribute, FlatSymbolRefAttribute, StringAttribute, TypeAttribute};
+use melior::ir::attribute::{
+    DenseElementsAttribute, FlatSymbolRefAttribute, StringAttribute, TypeAttribute,
+};
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike, OperationRefMut};
 use melior::ir::r#type::FunctionType;
-use melior::ir::{Attribute, Block, RegionLike, BlockRef, Identifier, Location, Operation, Region, Type, Value, ValueLike};
+use melior::ir::{
+    Attribute, Block, BlockRef, Identifier, Location, Operation, Region, RegionLike, Type, Value,
+    ValueLike,
+};
 use mlir_sys::{MlirBlock, MlirOperation, MlirValue};
 
 use super::module::ModuleBuilder;
@@ -38,18 +43,30 @@ pub struct FunctionBuilder<'m, 'c> {
 }
 
 impl<'m, 'c> FunctionBuilder<'m, 'c> {
-    pub(super) fn new(module: &'m mut ModuleBuilder<'c>, name: &str, inputs: &[TensorType]) -> Result<Self, HloError> {
+    pub(super) fn new(
+        module: &'m mut ModuleBuilder<'c>,
+        name: &str,
+        inputs: &[TensorType],
+    ) -> Result<Self, HloError> {
         let context = module.context();
         let location = module.location(name);
-        let input_types: Vec<Type<'c>> = inputs.iter().map(|input| input.to_mlir(context)).collect();
-        let arguments: Vec<(Type<'c>, Location<'c>)> = input_types.iter().map(|&t| (t, location)).collect();
+        let input_types: Vec<Type<'c>> =
+            inputs.iter().map(|input| input.to_mlir(context)).collect();
+        let arguments: Vec<(Type<'c>, Location<'c>)> =
+            input_types.iter().map(|&t| (t, location)).collect();
         let region = Region::new();
         region.append_block(Block::new(&arguments));
         let function_type = FunctionType::new(context, &input_types, &[]);
         let function = OperationBuilder::new("func.func", location)
             .add_attributes(&[
-                (Identifier::new(context, "sym_name"), StringAttribute::new(context, name).into()),
-                (Identifier::new(context, "function_type"), TypeAttribute::new(function_type.into()).into()),
+                (
+                    Identifier::new(context, "sym_name"),
+                    StringAttribute::new(context, name).into(),
+                ),
+                (
+                    Identifier::new(context, "function_type"),
+                    TypeAttribute::new(function_type.into()).into(),
+                ),
             ])
             .add_regions([region])
             .build()
@@ -86,7 +103,11 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
 
     /// Returns the id of argument `index`.
     pub fn argument(&self, index: usize) -> ValueId {
-        assert!(index < self.inputs.len(), "argument {index} of {}", self.name);
+        assert!(
+            index < self.inputs.len(),
+            "argument {index} of {}",
+            self.name
+        );
         ValueId(index as u32)
     }
 
@@ -136,7 +157,11 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
     /// element is the same). External weights become a private `util.global`
     /// initialised with `#flow.parameter.named<"scope"::"key">` and read with
     /// `util.global.load`; their bytes stay in `buffer` for the `.irpa`.
-    pub fn weight(&mut self, spec: &TensorSpec, buffer: &BufferHandle) -> Result<ValueId, HloError> {
+    pub fn weight(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+    ) -> Result<ValueId, HloError> {
         let expected = spec.storage_bytes();
         if expected != Some(buffer.len()) {
             return Err(HloError::Weight {
@@ -153,7 +178,13 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         }
     }
 
-    fn inline_weight(&mut self, spec: &TensorSpec, buffer: &BufferHandle, splat: Option<&[u8]>, tensor_type: TensorType) -> Result<ValueId, HloError> {
+    fn inline_weight(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+        splat: Option<&[u8]>,
+        tensor_type: TensorType,
+    ) -> Result<ValueId, HloError> {
         let mlir_type = tensor_type.to_mlir(self.context());
         // A one-element raw buffer is a splat: MLIR stores a single value.
         let bytes = splat.unwrap_or(buffer.bytes());
@@ -170,7 +201,13 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         Ok(self.push(operation, tensor_type))
     }
 
-    fn external_weight(&mut self, spec: &TensorSpec, buffer: &BufferHandle, splat: Option<Vec<u8>>, tensor_type: TensorType) -> Result<ValueId, HloError> {
+    fn external_weight(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+        splat: Option<Vec<u8>>,
+        tensor_type: TensorType,
+    ) -> Result<ValueId, HloError> {
         let reference = ExternalParameterRef {
             scope: self.module_scope(),
             key: spec.name.clone(),
@@ -213,11 +250,18 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             })?;
         drop(operands);
         self.push_terminator(terminator);
-        let input_types: Vec<Type<'c>> = self.inputs.iter().map(|input| input.to_mlir(context)).collect();
+        let input_types: Vec<Type<'c>> = self
+            .inputs
+            .iter()
+            .map(|input| input.to_mlir(context))
+            .collect();
         let function_type = FunctionType::new(context, &input_types, &result_types);
         // SAFETY: the function op is owned by the module and outlives `self`.
         let mut function = unsafe { OperationRefMut::from_raw(self.function) };
-        function.set_attribute("function_type", TypeAttribute::new(function_type.into()).into());
+        function.set_attribute(
+            "function_type",
+            TypeAttribute::new(function_type.into()).into(),
+        );
         Ok(())
     }
 }

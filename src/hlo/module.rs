@@ -38,7 +38,12 @@ pub struct ConvertedModule<'c> {
 
 impl<'c> ModuleBuilder<'c> {
     /// Starts an empty module named `name` whose external weights use `scope`.
-    pub fn new(context: &'c Context, name: &str, policy: ConstantMaterializationPolicy, scope: &str) -> Self {
+    pub fn new(
+        context: &'c Context,
+        name: &str,
+        policy: ConstantMaterializationPolicy,
+        scope: &str,
+    ) -> Self {
         let location = Location::name(context, name, Location::unknown(context));
         let mut module = Module::new(location);
         module
@@ -76,7 +81,11 @@ impl<'c> ModuleBuilder<'c> {
     }
 
     /// Starts a public function `name` taking `inputs`.
-    pub fn function(&mut self, name: &str, inputs: &[TensorType]) -> Result<FunctionBuilder<'_, 'c>, HloError> {
+    pub fn function(
+        &mut self,
+        name: &str,
+        inputs: &[TensorType],
+    ) -> Result<FunctionBuilder<'_, 'c>, HloError> {
         self.claim_symbol(name)?;
         FunctionBuilder::new(self, name, inputs)
     }
@@ -99,7 +108,11 @@ impl<'c> ModuleBuilder<'c> {
 
     /// Declares `util.global private @SYMBOL = #flow.parameter.named<scope::key>`
     /// for an external weight and returns the symbol.
-    pub(super) fn declare_parameter(&mut self, reference: ExternalParameterRef, r#type: &TensorType) -> Result<String, HloError> {
+    pub(super) fn declare_parameter(
+        &mut self,
+        reference: ExternalParameterRef,
+        r#type: &TensorType,
+    ) -> Result<String, HloError> {
         let refuse = |message| HloError::Weight {
             key: reference.key.clone(),
             message,
@@ -119,19 +132,31 @@ impl<'c> ModuleBuilder<'c> {
             location: reference.spec.name.clone(),
             diagnostics,
         };
-        let (parsed, diagnostics) = capture_diagnostics(self.context, || Attribute::parse(self.context, &source));
+        let (parsed, diagnostics) =
+            capture_diagnostics(self.context, || Attribute::parse(self.context, &source));
         let initial_value = parsed.ok_or_else(|| build_error(diagnostics))?;
         let context = self.context;
         let global = OperationBuilder::new("util.global", location)
             .add_attributes(&[
-                (Identifier::new(context, "sym_name"), StringAttribute::new(context, &symbol).into()),
-                (Identifier::new(context, "sym_visibility"), StringAttribute::new(context, "private").into()),
-                (Identifier::new(context, "type"), TypeAttribute::new(r#type.to_mlir(context)).into()),
+                (
+                    Identifier::new(context, "sym_name"),
+                    StringAttribute::new(context, &symbol).into(),
+                ),
+                (
+                    Identifier::new(context, "sym_visibility"),
+                    StringAttribute::new(context, "private").into(),
+                ),
+                (
+                    Identifier::new(context, "type"),
+                    TypeAttribute::new(r#type.to_mlir(context)).into(),
+                ),
                 (Identifier::new(context, "initial_value"), initial_value),
             ])
             .build()
             .map_err(|_| build_error(Vec::new()))?;
-        self.module.body().insert_operation(self.global_count, global);
+        self.module
+            .body()
+            .insert_operation(self.global_count, global);
         self.global_count += 1;
         self.parameters.push(reference);
         Ok(symbol)
@@ -142,7 +167,13 @@ impl<'c> ModuleBuilder<'c> {
     fn unique_symbol(&mut self, key: &str) -> String {
         let mut base: String = key
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if !base.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
             base.insert(0, '_');
@@ -159,7 +190,8 @@ impl<'c> ModuleBuilder<'c> {
     /// Verifies the module with the real verifiers and returns it with its
     /// external parameters.
     pub fn finish(self) -> Result<ConvertedModule<'c>, HloError> {
-        let (verified, diagnostics) = capture_diagnostics(self.context, || self.module.as_operation().verify());
+        let (verified, diagnostics) =
+            capture_diagnostics(self.context, || self.module.as_operation().verify());
         if !verified {
             return Err(HloError::Verification { diagnostics });
         }
@@ -195,7 +227,10 @@ pub(super) fn check_parameter_name(what: &str, name: &str) -> Result<(), String>
     if name.is_empty() && what == "key" {
         return Err("the key is empty".into());
     }
-    match name.chars().find(|&c| c == '"' || c == '\\' || c.is_control()) {
+    match name
+        .chars()
+        .find(|&c| c == '"' || c == '\\' || c.is_control())
+    {
         Some(c) => Err(format!(
             "{what} `{}` holds {c:?}, which IREE's printer does not escape in #flow.parameter.named",
             name.escape_debug()
@@ -206,7 +241,10 @@ pub(super) fn check_parameter_name(what: &str, name: &str) -> Result<(), String>
 
 /// Runs `action` with a diagnostic handler on `context` that collects every
 /// diagnostic (with its notes) instead of printing it.
-pub(super) fn capture_diagnostics<T>(context: &Context, action: impl FnOnce() -> T) -> (T, Vec<Diagnostic>) {
+pub(super) fn capture_diagnostics<T>(
+    context: &Context,
+    action: impl FnOnce() -> T,
+) -> (T, Vec<Diagnostic>) {
     let collected = RefCell::new(Vec::new());
     let handler = context.attach_diagnostic_handler(|diagnostic| {
         push_diagnostic(&mut collected.borrow_mut(), &diagnostic);

@@ -2,7 +2,9 @@
 //! type from its operands (refusing what cannot fit with a typed error that
 //! names the op and its location) and carries a name location.
 
-use melior::ir::attribute::{DenseElementsAttribute, DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute};
+use melior::ir::attribute::{
+    DenseElementsAttribute, DenseI64ArrayAttribute, FloatAttribute, IntegerAttribute,
+};
 use melior::ir::operation::OperationBuilder;
 use melior::ir::{Attribute, Identifier, Value};
 
@@ -36,7 +38,12 @@ impl DotDimensions {
     }
 
     fn attribute_source(&self) -> String {
-        let list = |dims: &[u64]| dims.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let list = |dims: &[u64]| {
+            dims.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         format!(
             "#stablehlo.dot<lhs_batching_dimensions = [{}], rhs_batching_dimensions = [{}], \
              lhs_contracting_dimensions = [{}], rhs_contracting_dimensions = [{}]>",
@@ -49,7 +56,9 @@ impl DotDimensions {
 
     /// Returns the result shape: batch dims, then lhs free dims, then rhs free dims.
     fn result_shape(&self, lhs: &[u64], rhs: &[u64]) -> Result<Vec<u64>, String> {
-        if self.lhs_batch.len() != self.rhs_batch.len() || self.lhs_contract.len() != self.rhs_contract.len() {
+        if self.lhs_batch.len() != self.rhs_batch.len()
+            || self.lhs_contract.len() != self.rhs_contract.len()
+        {
             return Err("lhs and rhs dimension lists differ in length".into());
         }
         let dim = |shape: &[u64], index: u64, side: &str| {
@@ -58,11 +67,17 @@ impl DotDimensions {
                 .copied()
                 .ok_or_else(|| format!("{side} has no dimension {index} (rank {})", shape.len()))
         };
-        let pairs = self.lhs_batch.iter().zip(&self.rhs_batch).chain(self.lhs_contract.iter().zip(&self.rhs_contract));
+        let pairs = self
+            .lhs_batch
+            .iter()
+            .zip(&self.rhs_batch)
+            .chain(self.lhs_contract.iter().zip(&self.rhs_contract));
         for (&l, &r) in pairs {
             let (left, right) = (dim(lhs, l, "lhs")?, dim(rhs, r, "rhs")?);
             if left != right {
-                return Err(format!("lhs dimension {l} is {left} but rhs dimension {r} is {right}"));
+                return Err(format!(
+                    "lhs dimension {l} is {left} but rhs dimension {r} is {right}"
+                ));
             }
         }
         let mut shape: Vec<u64> = self.lhs_batch.iter().map(|&d| lhs[d as usize]).collect();
@@ -117,7 +132,12 @@ impl<'c> FunctionBuilder<'_, 'c> {
         Ok(self.push(operation, result_type))
     }
 
-    fn elementwise(&mut self, op_name: &'static str, location: &str, operands: &[ValueId]) -> Result<ValueId, HloError> {
+    fn elementwise(
+        &mut self,
+        op_name: &'static str,
+        location: &str,
+        operands: &[ValueId],
+    ) -> Result<ValueId, HloError> {
         let result_type = self.type_of(operands[0]).clone();
         self.build(op_name, location, operands, &[], result_type)
     }
@@ -128,22 +148,42 @@ impl<'c> FunctionBuilder<'_, 'c> {
     }
 
     /// `stablehlo.subtract`: elementwise difference.
-    pub fn subtract(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+    pub fn subtract(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.subtract", location, &[lhs, rhs])
     }
 
     /// `stablehlo.multiply`: elementwise product.
-    pub fn multiply(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+    pub fn multiply(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.multiply", location, &[lhs, rhs])
     }
 
     /// `stablehlo.divide`: elementwise quotient.
-    pub fn divide(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+    pub fn divide(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.divide", location, &[lhs, rhs])
     }
 
     /// `stablehlo.maximum`: elementwise maximum.
-    pub fn maximum(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+    pub fn maximum(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.maximum", location, &[lhs, rhs])
     }
 
@@ -159,7 +199,13 @@ impl<'c> FunctionBuilder<'_, 'c> {
 
     /// `stablehlo.constant` of `shape` with every element `value` (a splat;
     /// for graph constants such as `2` in `2x + 1`, not for weights).
-    pub fn splat_constant(&mut self, location: &str, element: ElementType, shape: &[u64], value: f64) -> Result<ValueId, HloError> {
+    pub fn splat_constant(
+        &mut self,
+        location: &str,
+        element: ElementType,
+        shape: &[u64],
+        value: f64,
+    ) -> Result<ValueId, HloError> {
         let context = self.context();
         let result_type = TensorType::new(shape, element);
         let scalar_type = element_to_mlir(context, element);
@@ -169,11 +215,23 @@ impl<'c> FunctionBuilder<'_, 'c> {
             IntegerAttribute::new(scalar_type, value as i64).into()
         };
         let splat = DenseElementsAttribute::splat(result_type.to_mlir(context), scalar);
-        self.build("stablehlo.constant", location, &[], &[("value", splat.into())], result_type)
+        self.build(
+            "stablehlo.constant",
+            location,
+            &[],
+            &[("value", splat.into())],
+            result_type,
+        )
     }
 
     /// `stablehlo.dot_general`: contracts `lhs` with `rhs` along `dimensions`.
-    pub fn dot_general(&mut self, location: &str, lhs: ValueId, rhs: ValueId, dimensions: &DotDimensions) -> Result<ValueId, HloError> {
+    pub fn dot_general(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+        dimensions: &DotDimensions,
+    ) -> Result<ValueId, HloError> {
         const OP: &str = "stablehlo.dot_general";
         let (lhs_type, rhs_type) = (self.type_of(lhs).clone(), self.type_of(rhs).clone());
         let shape = dimensions
@@ -181,23 +239,40 @@ impl<'c> FunctionBuilder<'_, 'c> {
             .map_err(|message| shape_error(OP, location, message))?;
         let context = self.context();
         let source = dimensions.attribute_source();
-        let (parsed, diagnostics) = capture_diagnostics(context, || Attribute::parse(context, &source));
+        let (parsed, diagnostics) =
+            capture_diagnostics(context, || Attribute::parse(context, &source));
         let attribute = parsed.ok_or_else(|| HloError::Build {
             what: "#stablehlo.dot".into(),
             location: location.to_string(),
             diagnostics,
         })?;
         let result_type = TensorType::new(&shape, lhs_type.element);
-        self.build(OP, location, &[lhs, rhs], &[("dot_dimension_numbers", attribute)], result_type)
+        self.build(
+            OP,
+            location,
+            &[lhs, rhs],
+            &[("dot_dimension_numbers", attribute)],
+            result_type,
+        )
     }
 
     /// `stablehlo.broadcast_in_dim`: operand dimension `i` becomes result
     /// dimension `dimensions[i]` of `shape`.
-    pub fn broadcast_in_dim(&mut self, location: &str, operand: ValueId, shape: &[u64], dimensions: &[u64]) -> Result<ValueId, HloError> {
+    pub fn broadcast_in_dim(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        shape: &[u64],
+        dimensions: &[u64],
+    ) -> Result<ValueId, HloError> {
         const OP: &str = "stablehlo.broadcast_in_dim";
         let operand_type = self.type_of(operand).clone();
         if dimensions.len() != operand_type.rank() {
-            let message = format!("{} dimensions for an operand of rank {}", dimensions.len(), operand_type.rank());
+            let message = format!(
+                "{} dimensions for an operand of rank {}",
+                dimensions.len(),
+                operand_type.rank()
+            );
             return Err(shape_error(OP, location, message));
         }
         for (index, &target) in dimensions.iter().enumerate() {
@@ -205,7 +280,9 @@ impl<'c> FunctionBuilder<'_, 'c> {
             match shape.get(target as usize) {
                 Some(&result) if size == 1 || size == result => {}
                 _ => {
-                    let message = format!("operand dimension {index} ({size}) cannot go to result dimension {target} of {shape:?}");
+                    let message = format!(
+                        "operand dimension {index} ({size}) cannot go to result dimension {target} of {shape:?}"
+                    );
                     return Err(shape_error(OP, location, message));
                 }
             }
@@ -213,11 +290,22 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let dims: Vec<i64> = dimensions.iter().map(|&d| d as i64).collect();
         let attribute = DenseI64ArrayAttribute::new(self.context(), &dims).into();
         let result_type = TensorType::new(shape, operand_type.element);
-        self.build(OP, location, &[operand], &[("broadcast_dimensions", attribute)], result_type)
+        self.build(
+            OP,
+            location,
+            &[operand],
+            &[("broadcast_dimensions", attribute)],
+            result_type,
+        )
     }
 
     /// `stablehlo.reshape`: same elements, new shape.
-    pub fn reshape(&mut self, location: &str, operand: ValueId, shape: &[u64]) -> Result<ValueId, HloError> {
+    pub fn reshape(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        shape: &[u64],
+    ) -> Result<ValueId, HloError> {
         const OP: &str = "stablehlo.reshape";
         let operand_type = self.type_of(operand).clone();
         let count = |shape: &[u64]| shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
@@ -225,29 +313,63 @@ impl<'c> FunctionBuilder<'_, 'c> {
             let message = format!("cannot reshape {operand_type} to {shape:?}");
             return Err(shape_error(OP, location, message));
         }
-        self.build(OP, location, &[operand], &[], TensorType::new(shape, operand_type.element))
+        self.build(
+            OP,
+            location,
+            &[operand],
+            &[],
+            TensorType::new(shape, operand_type.element),
+        )
     }
 
     /// `stablehlo.transpose`: result dimension `i` is operand dimension `permutation[i]`.
-    pub fn transpose(&mut self, location: &str, operand: ValueId, permutation: &[u64]) -> Result<ValueId, HloError> {
+    pub fn transpose(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        permutation: &[u64],
+    ) -> Result<ValueId, HloError> {
         const OP: &str = "stablehlo.transpose";
         let operand_type = self.type_of(operand).clone();
         let mut sorted = permutation.to_vec();
         sorted.sort_unstable();
         if sorted != (0..operand_type.rank() as u64).collect::<Vec<_>>() {
-            let message = format!("{permutation:?} is not a permutation of rank {}", operand_type.rank());
+            let message = format!(
+                "{permutation:?} is not a permutation of rank {}",
+                operand_type.rank()
+            );
             return Err(shape_error(OP, location, message));
         }
-        let shape: Vec<u64> = permutation.iter().map(|&d| operand_type.shape[d as usize]).collect();
+        let shape: Vec<u64> = permutation
+            .iter()
+            .map(|&d| operand_type.shape[d as usize])
+            .collect();
         let dims: Vec<i64> = permutation.iter().map(|&d| d as i64).collect();
         let attribute = DenseI64ArrayAttribute::new(self.context(), &dims).into();
-        self.build(OP, location, &[operand], &[("permutation", attribute)], TensorType::new(&shape, operand_type.element))
+        self.build(
+            OP,
+            location,
+            &[operand],
+            &[("permutation", attribute)],
+            TensorType::new(&shape, operand_type.element),
+        )
     }
 
     /// `stablehlo.convert`: elementwise conversion to `element`.
-    pub fn convert(&mut self, location: &str, operand: ValueId, element: ElementType) -> Result<ValueId, HloError> {
+    pub fn convert(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        element: ElementType,
+    ) -> Result<ValueId, HloError> {
         let shape = self.type_of(operand).shape.clone();
-        self.build("stablehlo.convert", location, &[operand], &[], TensorType::new(&shape, element))
+        self.build(
+            "stablehlo.convert",
+            location,
+            &[operand],
+            &[],
+            TensorType::new(&shape, element),
+        )
     }
 }
 
@@ -265,8 +387,15 @@ mod tests {
             lhs_contract: vec![2],
             rhs_contract: vec![1],
         };
-        assert_eq!(batched.result_shape(&[4, 3, 5], &[4, 5, 7]), Ok(vec![4, 3, 7]));
+        assert_eq!(
+            batched.result_shape(&[4, 3, 5], &[4, 5, 7]),
+            Ok(vec![4, 3, 7])
+        );
         assert!(matvec.result_shape(&[3, 2], &[3]).is_err());
-        assert!(DotDimensions::contract(2, 0).result_shape(&[3, 2], &[2]).is_err());
+        assert!(
+            DotDimensions::contract(2, 0)
+                .result_shape(&[3, 2], &[2])
+                .is_err()
+        );
     }
 }

@@ -42,7 +42,9 @@ impl FromStr for ConstantMaterializationPolicy {
                 .strip_prefix("threshold=")
                 .and_then(|bytes| bytes.parse().ok())
                 .map(Self::SizeThreshold)
-                .ok_or_else(|| format!("unknown policy `{text}`: use inline, external or threshold=BYTES")),
+                .ok_or_else(|| {
+                    format!("unknown policy `{text}`: use inline, external or threshold=BYTES")
+                }),
         }
     }
 }
@@ -95,7 +97,10 @@ impl ExternalParameterRef {
 
 /// Returns the archive entries for `parameters`, in order.
 pub fn archive_entries(parameters: &[ExternalParameterRef]) -> Vec<ArchiveEntry> {
-    parameters.iter().map(ExternalParameterRef::archive_entry).collect()
+    parameters
+        .iter()
+        .map(ExternalParameterRef::archive_entry)
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,9 +112,18 @@ mod tests {
         let threshold: ConstantMaterializationPolicy = "threshold=16".parse().unwrap();
         assert!(!threshold.is_external(15));
         assert!(threshold.is_external(16));
-        assert!("external".parse::<ConstantMaterializationPolicy>().unwrap().is_external(0));
+        assert!(
+            "external"
+                .parse::<ConstantMaterializationPolicy>()
+                .unwrap()
+                .is_external(0)
+        );
         assert!(!ConstantMaterializationPolicy::InlineAlways.is_external(u64::MAX));
-        assert!("threshold=x".parse::<ConstantMaterializationPolicy>().is_err());
+        assert!(
+            "threshold=x"
+                .parse::<ConstantMaterializationPolicy>()
+                .is_err()
+        );
         assert_eq!(threshold.to_string(), "threshold=16");
     }
 }

@@ -42,7 +42,10 @@ impl CompileOptions {
                     format!("--iree-llvmcpu-target-cpu={}", cpu.unwrap_or("host")),
                 ];
                 if let Some(linker) = embedded_linker() {
-                    flags.push(format!("--iree-llvmcpu-embedded-linker-path={}", linker.display()));
+                    flags.push(format!(
+                        "--iree-llvmcpu-embedded-linker-path={}",
+                        linker.display()
+                    ));
                 }
                 flags
             }
@@ -112,7 +115,11 @@ fn embedded_linker() -> Option<PathBuf> {
 /// The module is handed over in memory (no serialisation) and mutated by the
 /// pipeline: write any MLIR output of it before compiling. The `.vmfb`
 /// appears under `path` only when complete; a failure leaves nothing there.
-pub fn compile_module(session: &Session, module: &Module<'_>, path: &Path) -> Result<(), IreeError> {
+pub fn compile_module(
+    session: &Session,
+    module: &Module<'_>,
+    path: &Path,
+) -> Result<(), IreeError> {
     let mut invocation = Invocation::new(session)?;
     invocation.import_module(module)?;
     invocation.run_pipeline()?;
@@ -120,7 +127,11 @@ pub fn compile_module(session: &Session, module: &Module<'_>, path: &Path) -> Re
 }
 
 /// Compiles an MLIR text or bytecode file to a `.vmfb` at `path`.
-pub fn compile_source_file(options: &CompileOptions, input: &Path, path: &Path) -> Result<(), IreeError> {
+pub fn compile_source_file(
+    options: &CompileOptions,
+    input: &Path,
+    path: &Path,
+) -> Result<(), IreeError> {
     let session = options.session()?;
     let mut invocation = Invocation::new(&session)?;
     invocation.parse_file(&session, input)?;

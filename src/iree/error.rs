@@ -72,7 +72,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-fn write_diagnostics(formatter: &mut fmt::Formatter<'_>, diagnostics: &[Diagnostic]) -> fmt::Result {
+fn write_diagnostics(
+    formatter: &mut fmt::Formatter<'_>,
+    diagnostics: &[Diagnostic],
+) -> fmt::Result {
     for diagnostic in diagnostics {
         write!(formatter, "\n  {diagnostic}")?;
     }

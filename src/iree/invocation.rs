@@ -74,7 +74,12 @@ impl<'a> Invocation<'a> {
         let user = &*diagnostics as *const Mutex<Vec<Diagnostic>> as *mut c_void;
         // SAFETY: flags must be 0; `user` outlives the invocation (dropped after it).
         unsafe {
-            ffi::ireeCompilerInvocationEnableCallbackDiagnostics(raw.as_ptr(), 0, collect_diagnostic, user)
+            ffi::ireeCompilerInvocationEnableCallbackDiagnostics(
+                raw.as_ptr(),
+                0,
+                collect_diagnostic,
+                user,
+            )
         };
         Ok(Self {
             raw,
@@ -94,7 +99,10 @@ impl<'a> Invocation<'a> {
 
     /// Returns the diagnostics collected so far (warnings, remarks).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.diagnostics.lock().map(|d| d.clone()).unwrap_or_default()
+        self.diagnostics
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default()
     }
 
     /// Imports a module built in the session's context, without copying or
@@ -104,9 +112,16 @@ impl<'a> Invocation<'a> {
         // SAFETY: the module outlives the invocation ('a) and was built in
         // the session's context.
         let imported = unsafe {
-            ffi::ireeCompilerInvocationImportBorrowModule(self.raw.as_ptr(), module.as_operation().to_raw())
+            ffi::ireeCompilerInvocationImportBorrowModule(
+                self.raw.as_ptr(),
+                module.as_operation().to_raw(),
+            )
         };
-        if imported { Ok(()) } else { Err(self.failure("import")) }
+        if imported {
+            Ok(())
+        } else {
+            Err(self.failure("import"))
+        }
     }
 
     /// Parses an MLIR text or bytecode file as the invocation's module.
@@ -114,28 +129,40 @@ impl<'a> Invocation<'a> {
         let c_path = path_to_c(path)?;
         let mut source = ptr::null_mut();
         // SAFETY: valid session and path; `source` is set even on error.
-        let error = unsafe { ffi::ireeCompilerSourceOpenFile(session.raw(), c_path.as_ptr(), &mut source) };
+        let error =
+            unsafe { ffi::ireeCompilerSourceOpenFile(session.raw(), c_path.as_ptr(), &mut source) };
         let _guard = SourceGuard(source);
         check(error, "ireeCompilerSourceOpenFile")?;
         let _lock = compiler_lock();
         // SAFETY: the source is live until the guard drops, after the parse.
         let parsed = unsafe { ffi::ireeCompilerInvocationParseSource(self.raw.as_ptr(), source) };
-        if parsed { Ok(()) } else { Err(self.failure("parse")) }
+        if parsed {
+            Ok(())
+        } else {
+            Err(self.failure("parse"))
+        }
     }
 
     /// Runs the standard pipeline: input conversion to VM bytecode.
     pub fn run_pipeline(&mut self) -> Result<(), IreeError> {
         let _lock = compiler_lock();
         // SAFETY: the invocation is live and holds a module.
-        let ran = unsafe { ffi::ireeCompilerInvocationPipeline(self.raw.as_ptr(), ffi::PIPELINE_STD) };
-        if ran { Ok(()) } else { Err(self.failure("pipeline")) }
+        let ran =
+            unsafe { ffi::ireeCompilerInvocationPipeline(self.raw.as_ptr(), ffi::PIPELINE_STD) };
+        if ran {
+            Ok(())
+        } else {
+            Err(self.failure("pipeline"))
+        }
     }
 
     /// Writes the compiled VM bytecode module (`.vmfb`) to `output`.
     pub fn write_vm_bytecode(&mut self, output: &mut Output) -> Result<(), IreeError> {
         let _lock = compiler_lock();
         // SAFETY: both handles are live.
-        let error = unsafe { ffi::ireeCompilerInvocationOutputVMBytecode(self.raw.as_ptr(), output.raw.as_ptr()) };
+        let error = unsafe {
+            ffi::ireeCompilerInvocationOutputVMBytecode(self.raw.as_ptr(), output.raw.as_ptr())
+        };
         check(error, "ireeCompilerInvocationOutputVMBytecode")
     }
 }

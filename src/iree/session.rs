@@ -1,9 +1,9 @@
 //! Process-wide compiler initialisation and the compiler session, which owns
 //! the MLIR context every irex module is built in.
 
+use std::cell::OnceCell;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr::NonNull;
-use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use melior::{Context, ContextRef};
@@ -19,7 +19,16 @@ pub const API_MAJOR_VERSION: u32 = 1;
 /// The session's context has them *registered* but not *loaded*; an op of an
 /// unloaded dialect is built as an unregistered op, and `func.func` then fails
 /// to act as a symbol table (`'util.global.load' op undefined global`).
-const DIALECTS: &[&str] = &["builtin", "func", "stablehlo", "chlo", "util", "flow", "arith", "tensor"];
+const DIALECTS: &[&str] = &[
+    "builtin",
+    "func",
+    "stablehlo",
+    "chlo",
+    "util",
+    "flow",
+    "arith",
+    "tensor",
+];
 
 /// Returns the compiler library's API version as (major, minor).
 pub fn api_version() -> (u32, u32) {
@@ -36,7 +45,9 @@ pub fn revision() -> String {
         return String::new();
     }
     // SAFETY: non-null and NUL-terminated, owned by the library.
-    unsafe { CStr::from_ptr(raw) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(raw) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Checks the API version, then initialises the compiler once per process.
@@ -70,11 +81,15 @@ fn initialize() -> Result<(), IreeError> {
 /// ops, which touches only a session's own context, needs no lock.
 pub(super) fn compiler_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Converts an `iree_compiler_error_t*` into a result, destroying the handle.
-pub(super) fn check(raw: *mut ffi::iree_compiler_error_t, operation: &'static str) -> Result<(), IreeError> {
+pub(super) fn check(
+    raw: *mut ffi::iree_compiler_error_t,
+    operation: &'static str,
+) -> Result<(), IreeError> {
     if raw.is_null() {
         return Ok(());
     }
@@ -131,7 +146,11 @@ impl Session {
         // SAFETY: the session is live; argv points at `pointers.len()` valid
         // C strings that outlive the call.
         let error = unsafe {
-            ffi::ireeCompilerSessionSetFlags(self.raw.as_ptr(), pointers.len() as i32, pointers.as_ptr())
+            ffi::ireeCompilerSessionSetFlags(
+                self.raw.as_ptr(),
+                pointers.len() as i32,
+                pointers.as_ptr(),
+            )
         };
         check(error, "ireeCompilerSessionSetFlags")
     }
@@ -155,7 +174,9 @@ impl Session {
         }
         // SAFETY: a valid context owned by the session, which outlives every
         // borrow handed out below (they are tied to `&self`).
-        let context = self.context.get_or_init(|| unsafe { ContextRef::from_raw(raw) });
+        let context = self
+            .context
+            .get_or_init(|| unsafe { ContextRef::from_raw(raw) });
         // SAFETY: as above; nothing wraps it in an owning `melior::Context`.
         let context: &Context = unsafe { context.to_ref() };
         for dialect in DIALECTS {
@@ -182,7 +203,10 @@ impl Session {
         let mut names: Vec<String> = Vec::new();
         // SAFETY: the callback only runs during the call, with our Vec.
         unsafe {
-            ffi::ireeCompilerEnumerateRegisteredHALTargetBackends(push, &mut names as *mut _ as *mut c_void)
+            ffi::ireeCompilerEnumerateRegisteredHALTargetBackends(
+                push,
+                &mut names as *mut _ as *mut c_void,
+            )
         };
         Ok(names)
     }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use crate::Result;
 use crate::export::{ArtifactSelection, Artifacts, write_artifacts};
 use crate::formats::npy::NpyArray;
-use crate::hlo::{ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType};
+use crate::hlo::{
+    ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType,
+};
 use crate::iree::CompileOptions;
 use crate::iree::tools::{RunRequest, run_module};
 use crate::tensor::{BufferHandle, ElementType, TensorSpec};
@@ -31,7 +33,12 @@ pub const SCOPE: &str = "model";
 
 impl Example {
     /// Every example, in tutorial order.
-    pub const ALL: [Self; 4] = [Self::Affine, Self::Linear, Self::UniformLinear, Self::MismatchedAdd];
+    pub const ALL: [Self; 4] = [
+        Self::Affine,
+        Self::Linear,
+        Self::UniformLinear,
+        Self::MismatchedAdd,
+    ];
 
     /// Returns the name the CLI uses.
     pub fn name(self) -> &'static str {
@@ -82,7 +89,11 @@ fn build_affine(module: &mut ModuleBuilder<'_>) -> Result<(), HloError> {
 }
 
 /// `y_i = Σ_j W_ij x_j + b_i`, with `W` row-major 2×2 and `b` of 2.
-fn build_linear(module: &mut ModuleBuilder<'_>, weight: &[f32], bias: &[f32]) -> Result<(), HloError> {
+fn build_linear(
+    module: &mut ModuleBuilder<'_>,
+    weight: &[f32],
+    bias: &[f32],
+) -> Result<(), HloError> {
     let weight_spec = TensorSpec::dense("linear.weight", &[2, 2], ElementType::F32);
     let bias_spec = TensorSpec::dense("linear.bias", &[2], ElementType::F32);
     let mut main = module.function("main", &[f32_tensor(&[2])])?;
@@ -118,7 +129,10 @@ impl Stage {
         let (example, policy) = match number {
             1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
             2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
-            3 => (Example::Linear, ConstantMaterializationPolicy::ExternalAlways),
+            3 => (
+                Example::Linear,
+                ConstantMaterializationPolicy::ExternalAlways,
+            ),
             _ => return None,
         };
         Some(Self {
@@ -145,17 +159,31 @@ pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
     let options = CompileOptions::default();
     let session = options.session()?;
     let context = session.context()?;
-    let mut module = ModuleBuilder::new(context, &format!("stage{}", stage.number), stage.policy, SCOPE);
+    let mut module = ModuleBuilder::new(
+        context,
+        &format!("stage{}", stage.number),
+        stage.policy,
+        SCOPE,
+    );
     stage.example.build(&mut module)?;
     let converted = module.finish()?;
-    let artifacts = write_artifacts(&session, &converted, folder, "model", ArtifactSelection::default())?;
+    let artifacts = write_artifacts(
+        &session,
+        &converted,
+        folder,
+        "model",
+        ArtifactSelection::default(),
+    )?;
     let input = stage.example.sample_input();
     let parameters: Vec<(String, PathBuf)> = artifacts
         .irpa
         .iter()
         .map(|path| (SCOPE.to_string(), path.clone()))
         .collect();
-    let vmfb = artifacts.vmfb.clone().expect("the default selection compiles");
+    let vmfb = artifacts
+        .vmfb
+        .clone()
+        .expect("the default selection compiles");
     let outputs = run_module(&RunRequest {
         module: &vmfb,
         function: "main",
@@ -187,7 +215,15 @@ pub fn example_main(number: u8) -> std::process::ExitCode {
     match run_stage(stage, &folder) {
         Ok(report) => {
             let artifacts = &report.artifacts;
-            for path in [&artifacts.text, &artifacts.bytecode, &artifacts.irpa, &artifacts.vmfb].into_iter().flatten() {
+            for path in [
+                &artifacts.text,
+                &artifacts.bytecode,
+                &artifacts.irpa,
+                &artifacts.vmfb,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 println!("wrote {}", path.display());
             }
             println!("input  {}", format_values(&report.input));
@@ -203,5 +239,9 @@ pub fn example_main(number: u8) -> std::process::ExitCode {
 
 /// Formats values the way people read them: `5.5 10`.
 pub fn format_values(values: &[f32]) -> String {
-    values.iter().map(f32::to_string).collect::<Vec<_>>().join(" ")
+    values
+        .iter()
+        .map(f32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

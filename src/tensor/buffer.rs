@@ -190,7 +190,10 @@ mod tests {
     #[test]
     fn uniform_pattern_finds_repeated_units_only() {
         let ones = BufferHandle::from_f32(&[1.0; 5]);
-        assert_eq!(uniform_pattern(ones.bytes(), 4), Some(&1f32.to_le_bytes()[..]));
+        assert_eq!(
+            uniform_pattern(ones.bytes(), 4),
+            Some(&1f32.to_le_bytes()[..])
+        );
         let mixed = BufferHandle::from_f32(&[1.0, 2.0]);
         assert_eq!(uniform_pattern(mixed.bytes(), 4), None);
         assert_eq!(uniform_pattern(&[], 4), None);

@@ -5,8 +5,7 @@ use std::collections::HashSet;
 
 use super::schema::{
     self, DATA_ENTRY_SIZE, DEFAULT_DATA_ALIGNMENT, ENTRY_ALIGNMENT, ENTRY_TABLE_OFFSET,
-    FILE_ALIGNMENT, HEADER_SIZE, MAGIC, MAX_SPLAT_PATTERN, SPLAT_ENTRY_SIZE, align_up,
-    entry_type,
+    FILE_ALIGNMENT, HEADER_SIZE, MAGIC, MAX_SPLAT_PATTERN, SPLAT_ENTRY_SIZE, align_up, entry_type,
 };
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
 
@@ -108,7 +107,12 @@ fn invalid(field: &str, name: &str, found: impl ToString, expected: &str) -> For
 }
 
 fn overflow(field: &str, name: &str) -> FormatError {
-    invalid(field, name, "a size past u64::MAX", "a layout that fits in u64")
+    invalid(
+        field,
+        name,
+        "a size past u64::MAX",
+        "a layout that fits in u64",
+    )
 }
 
 fn check_request(request: &EntryRequest) -> Result<(), FormatError> {
@@ -152,7 +156,11 @@ impl ArchivePlan {
         for request in requests {
             check_request(request)?;
             if !seen.insert(request.name()) {
-                return Err(plan_error("name", request.name(), FormatErrorKind::DuplicateKey));
+                return Err(plan_error(
+                    "name",
+                    request.name(),
+                    FormatErrorKind::DuplicateKey,
+                ));
             }
         }
         let mut cursor = ENTRY_TABLE_OFFSET;
@@ -163,7 +171,8 @@ impl ArchivePlan {
                 EntryRequest::Data { .. } => DATA_ENTRY_SIZE,
                 EntryRequest::Splat { .. } => SPLAT_ENTRY_SIZE,
             };
-            let offset = align_up(cursor, ENTRY_ALIGNMENT).ok_or(overflow("entry", request.name()))?;
+            let offset =
+                align_up(cursor, ENTRY_ALIGNMENT).ok_or(overflow("entry", request.name()))?;
             entry_offsets.push(offset);
             table_end = offset + size;
             cursor = table_end;
@@ -201,7 +210,9 @@ impl ArchivePlan {
                 } => {
                     let relative =
                         align_up(storage_length, *alignment).ok_or(overflow("storage", name))?;
-                    storage_length = relative.checked_add(*length).ok_or(overflow("storage", name))?;
+                    storage_length = relative
+                        .checked_add(*length)
+                        .ok_or(overflow("storage", name))?;
                     PlannedKind::Data {
                         offset: storage_offset + relative,
                         length: *length,
@@ -245,11 +256,27 @@ impl ArchivePlan {
         put_u32(&mut bytes, schema::header::MAGIC, MAGIC);
         // version 0.0: both u16 fields stay zero; so do next_header and flags.
         put_u64(&mut bytes, schema::header::HEADER_SIZE, HEADER_SIZE);
-        put_u64(&mut bytes, schema::header::ENTRY_COUNT, self.entries.len() as u64);
+        put_u64(
+            &mut bytes,
+            schema::header::ENTRY_COUNT,
+            self.entries.len() as u64,
+        );
         let segments = [
-            (schema::header::ENTRY_SEGMENT, ENTRY_TABLE_OFFSET, self.entry_segment_length),
-            (schema::header::METADATA_SEGMENT, self.metadata_offset, self.metadata_length),
-            (schema::header::STORAGE_SEGMENT, self.storage_offset, self.storage_length),
+            (
+                schema::header::ENTRY_SEGMENT,
+                ENTRY_TABLE_OFFSET,
+                self.entry_segment_length,
+            ),
+            (
+                schema::header::METADATA_SEGMENT,
+                self.metadata_offset,
+                self.metadata_length,
+            ),
+            (
+                schema::header::STORAGE_SEGMENT,
+                self.storage_offset,
+                self.storage_length,
+            ),
         ];
         for (field, offset, length) in segments {
             put_u64(&mut bytes, field, offset);
@@ -270,11 +297,19 @@ impl ArchivePlan {
         put_u64(bytes, base + entry::NAME, planned.name_offset);
         put_u64(bytes, base + entry::NAME + 8, name.len() as u64);
         match &planned.kind {
-            PlannedKind::Data { offset, length, alignment } => {
+            PlannedKind::Data {
+                offset,
+                length,
+                alignment,
+            } => {
                 put_u64(bytes, base + entry::SIZE, DATA_ENTRY_SIZE);
                 put_u32(bytes, base + entry::TYPE, entry_type::DATA);
                 put_u64(bytes, base + entry::MINIMUM_ALIGNMENT, *alignment);
-                put_u64(bytes, base + entry::DATA_STORAGE, offset - self.storage_offset);
+                put_u64(
+                    bytes,
+                    base + entry::DATA_STORAGE,
+                    offset - self.storage_offset,
+                );
                 put_u64(bytes, base + entry::DATA_STORAGE + 8, *length);
             }
             PlannedKind::Splat { pattern, length } => {
@@ -343,10 +378,17 @@ mod tests {
             length: 8,
         };
         let plan = ArchivePlan::new(&[splat, data("a", 3, 64), data("b", 5, 4096)]).unwrap();
-        let offsets: Vec<u64> = plan.entries.iter().map(|entry| entry.entry_offset).collect();
+        let offsets: Vec<u64> = plan
+            .entries
+            .iter()
+            .map(|entry| entry.entry_offset)
+            .collect();
         assert_eq!(offsets, [96, 96 + 96, 96 + 96 + 80]);
         for entry in &plan.entries {
-            if let PlannedKind::Data { offset, alignment, .. } = entry.kind {
+            if let PlannedKind::Data {
+                offset, alignment, ..
+            } = entry.kind
+            {
                 assert_eq!(offset % alignment, 0, "{}", entry.name);
             }
         }
@@ -363,7 +405,10 @@ mod tests {
             pattern: vec![0; 3],
             length: 9,
         };
-        assert_eq!(ArchivePlan::new(&[splat]).unwrap_err().field, "pattern_length");
+        assert_eq!(
+            ArchivePlan::new(&[splat]).unwrap_err().field,
+            "pattern_length"
+        );
         let uneven = EntryRequest::Splat {
             name: "s".into(),
             pattern: vec![0; 4],

@@ -82,7 +82,14 @@ fn invalid(field: impl Into<String>, found: impl ToString, expected: &str) -> Fo
 }
 
 fn out_of_range(field: impl Into<String>, offset: u64, length: u64, limit: u64) -> FormatError {
-    error(field, FormatErrorKind::OutOfRange { offset, length, limit })
+    error(
+        field,
+        FormatErrorKind::OutOfRange {
+            offset,
+            length,
+            limit,
+        },
+    )
 }
 
 /// Returns `offset..offset+length` when it lies inside `0..limit`.
@@ -93,7 +100,9 @@ fn checked_range(offset: u64, length: u64, limit: u64) -> Option<(u64, u64)> {
 
 impl<'data> Parser<'data> {
     fn u64_at(&self, field: &str, at: u64) -> Result<u64, FormatError> {
-        let end = at.checked_add(8).filter(|&end| end <= self.bytes.len() as u64);
+        let end = at
+            .checked_add(8)
+            .filter(|&end| end <= self.bytes.len() as u64);
         let Some(end) = end else {
             let kind = FormatErrorKind::Truncated {
                 need: at.saturating_add(8),
@@ -124,7 +133,10 @@ impl<'data> Parser<'data> {
     fn check_header(&self) -> Result<(), FormatError> {
         let have = self.bytes.len() as u64;
         if have < HEADER_SIZE {
-            let kind = FormatErrorKind::Truncated { need: HEADER_SIZE, have };
+            let kind = FormatErrorKind::Truncated {
+                need: HEADER_SIZE,
+                have,
+            };
             return Err(error("header", kind));
         }
         let magic = self.u32_at("magic", 0)?;
@@ -149,7 +161,10 @@ impl<'data> Parser<'data> {
         if header_size != HEADER_SIZE {
             return Err(invalid("header_size", header_size, "88").at(8));
         }
-        let next = self.u64_at("next_header_offset", schema::header::NEXT_HEADER_OFFSET as u64)?;
+        let next = self.u64_at(
+            "next_header_offset",
+            schema::header::NEXT_HEADER_OFFSET as u64,
+        )?;
         if next != 0 {
             let what = format!("a linked header at {next} (IREE's parser misreads them)");
             return Err(error("next_header_offset", FormatErrorKind::Unsupported { what }).at(16));
@@ -271,10 +286,21 @@ impl Parser<'_> {
             }
             other => return Err(with_name(invalid(field("type"), other, "0, 1, 2 or 3"))),
         };
-        Ok((Some(IrpaEntry { name, kind: contents }), size))
+        Ok((
+            Some(IrpaEntry {
+                name,
+                kind: contents,
+            }),
+            size,
+        ))
     }
 
-    fn reference(&self, metadata: Segment, field: &str, at: u64) -> Result<(u64, u64), FormatError> {
+    fn reference(
+        &self,
+        metadata: Segment,
+        field: &str,
+        at: u64,
+    ) -> Result<(u64, u64), FormatError> {
         let offset = self.u64_at(field, at)?;
         let length = self.u64_at(field, at + 8)?;
         if length > 0 && checked_range(offset, length, metadata.length).is_none() {
@@ -308,7 +334,8 @@ impl Parser<'_> {
             return Err(invalid(field("size"), size, "at least 85 for a splat"));
         }
         let length = self.u64_at(&field("length"), base + schema::entry::SPLAT_LENGTH as u64)?;
-        let width = self.bytes[(base + schema::entry::SPLAT_PATTERN_LENGTH as u64) as usize] as usize;
+        let width =
+            self.bytes[(base + schema::entry::SPLAT_PATTERN_LENGTH as u64) as usize] as usize;
         if !matches!(width, 1 | 2 | 4 | 8 | 16) {
             return Err(invalid(field("pattern_length"), width, "1, 2, 4, 8 or 16"));
         }
@@ -337,7 +364,12 @@ impl Parser<'_> {
         let relative = self.u64_at(&field("storage"), at)?;
         let length = self.u64_at(&field("storage"), at + 8)?;
         if length > 0 && checked_range(relative, length, storage.length).is_none() {
-            return Err(out_of_range(field("storage"), relative, length, storage.length));
+            return Err(out_of_range(
+                field("storage"),
+                relative,
+                length,
+                storage.length,
+            ));
         }
         let offset = storage.offset + relative;
         let alignment_at = base + schema::entry::MINIMUM_ALIGNMENT as u64;

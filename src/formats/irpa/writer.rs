@@ -164,7 +164,12 @@ fn copy_file_range(
                 }
                 return Err(error);
             }
-            0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "source ended early")),
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source ended early",
+                ));
+            }
             copied => remaining -= copied as u64,
         }
     }
@@ -192,11 +197,18 @@ fn check_written(file: &File, plan: &ArchivePlan) -> Result<(), FormatError> {
             && match (&read.kind, &planned.kind) {
                 (
                     IrpaEntryKind::Data { offset, length, .. },
-                    PlannedKind::Data { offset: o, length: l, .. },
+                    PlannedKind::Data {
+                        offset: o,
+                        length: l,
+                        ..
+                    },
                 ) => offset == o && length == l,
                 (
                     IrpaEntryKind::Splat { pattern, length },
-                    PlannedKind::Splat { pattern: p, length: l },
+                    PlannedKind::Splat {
+                        pattern: p,
+                        length: l,
+                    },
                 ) => pattern == p && length == l,
                 _ => false,
             };
