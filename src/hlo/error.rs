@@ -65,6 +65,15 @@ fn list(diagnostics: &[Diagnostic]) -> String {
 }
 
 impl HloError {
+    /// Says MLIR refused to create `what` at `location`, with no diagnostic.
+    pub(crate) fn build(what: &str, location: &str) -> Self {
+        Self::Build {
+            what: what.to_string(),
+            location: location.to_string(),
+            diagnostics: Vec::new(),
+        }
+    }
+
     /// Returns the verifier diagnostics, when this is a verification error.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {

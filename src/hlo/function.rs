@@ -70,11 +70,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             ])
             .add_regions([region])
             .build()
-            .map_err(|_| HloError::Build {
-                what: "func.func".into(),
-                location: name.into(),
-                diagnostics: Vec::new(),
-            })?;
+            .map_err(|_| HloError::build("func.func", name))?;
         let function_raw = function.to_raw();
         module.append(function);
         // SAFETY: the op was just appended to the module, which owns it for
@@ -193,11 +189,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             .add_attributes(&[(Identifier::new(self.context(), "value"), value)])
             .add_results(&[mlir_type])
             .build()
-            .map_err(|_| HloError::Build {
-                what: "stablehlo.constant".into(),
-                location: spec.name.clone(),
-                diagnostics: Vec::new(),
-            })?;
+            .map_err(|_| HloError::build("stablehlo.constant", &spec.name))?;
         Ok(self.push(operation, tensor_type))
     }
 
@@ -222,11 +214,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             .add_attributes(&[(Identifier::new(context, "global"), global)])
             .add_results(&[tensor_type.to_mlir(context)])
             .build()
-            .map_err(|_| HloError::Build {
-                what: "util.global.load".into(),
-                location: spec.name.clone(),
-                diagnostics: Vec::new(),
-            })?;
+            .map_err(|_| HloError::build("util.global.load", &spec.name))?;
         Ok(self.push(operation, tensor_type))
     }
 
@@ -243,11 +231,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         let terminator = OperationBuilder::new("func.return", location)
             .add_operands(&operands)
             .build()
-            .map_err(|_| HloError::Build {
-                what: "func.return".into(),
-                location: self.name.clone(),
-                diagnostics: Vec::new(),
-            })?;
+            .map_err(|_| HloError::build("func.return", &self.name))?;
         drop(operands);
         self.push_terminator(terminator);
         let input_types: Vec<Type<'c>> = self

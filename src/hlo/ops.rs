@@ -124,11 +124,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
                 .add_results(&[result_type.to_mlir(context)])
                 .build()
         };
-        let operation = operation.map_err(|_| HloError::Build {
-            what: op_name.to_string(),
-            location: location.to_string(),
-            diagnostics: Vec::new(),
-        })?;
+        let operation = operation.map_err(|_| HloError::build(op_name, location))?;
         Ok(self.push(operation, result_type))
     }
 
