@@ -9,4 +9,6 @@ config.name = "irex"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mlir"]
 config.test_source_root = os.path.dirname(__file__)
+# Scratch files (%t) go under target/, not beside the tests.
+config.test_exec_root = os.path.join(os.path.dirname(config.test_source_root), "target", "lit")
 config.environment["PATH"] = os.environ["PATH"]

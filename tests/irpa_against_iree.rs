@@ -245,3 +245,43 @@ fn same_entries_give_the_same_file_as_iree_create_parameters() {
         "irex and IREE differ at byte {first_difference:?}"
     );
 }
+
+#[test]
+fn offsets_past_four_gib_are_read_back_by_iree() {
+    use irex::formats::irpa::{ArchivePlan, EntryRequest};
+    let requests: Vec<EntryRequest> = (0..3)
+        .map(|index| EntryRequest::Data {
+            name: format!("huge.{index}"),
+            length: (2u64 << 30) + index,
+            alignment: 64,
+        })
+        .collect();
+    let plan = ArchivePlan::new(&requests).unwrap();
+    assert!(plan.file_size > 6 << 30);
+    // A sparse file: the index region written, the 6 GiB of data left as holes.
+    let folder = tempfile::tempdir().unwrap();
+    let archive = folder.path().join("sparse.irpa");
+    let file = std::fs::File::create(&archive).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &plan.index_bytes(), 0).unwrap();
+    file.set_len(plan.file_size).unwrap();
+    drop(file);
+    let rows = dump(&archive);
+    for (row, planned) in rows.iter().zip(&plan.entries) {
+        let PlannedKind::Data { offset, length, .. } = planned.kind else {
+            panic!("data entries only");
+        };
+        assert_eq!(
+            row,
+            &(
+                Some(offset),
+                Some(offset + length),
+                length,
+                planned.name.clone()
+            )
+        );
+    }
+    let PlannedKind::Data { offset, .. } = plan.entries[2].kind else {
+        unreachable!()
+    };
+    assert!(offset > 4 << 30, "the last entry starts past 4 GiB");
+}

@@ -43,7 +43,10 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(folder).expect("mlir-tests exists") {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            collect(&path, files);
+            // `Output/` folders are lit's scratch space, not tests.
+            if !path.ends_with("Output") {
+                collect(&path, files);
+            }
         } else if path
             .extension()
             .is_some_and(|extension| extension == "mlir")
