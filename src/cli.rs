@@ -3,6 +3,7 @@
 mod compile;
 mod export;
 mod inspect;
+mod pack;
 mod print;
 
 use std::io::Write;
@@ -27,8 +28,10 @@ enum Command {
     Print(print::PrintArgs),
     /// Compile an MLIR text or bytecode file to a .vmfb in-process.
     Compile(compile::CompileArgs),
-    /// List the entries of an .irpa parameter archive.
+    /// List the tensors of an .irpa archive or a safetensors checkpoint.
     Inspect(inspect::InspectArgs),
+    /// Write every tensor of safetensors checkpoints to one .irpa.
+    Pack(pack::PackArgs),
 }
 
 /// Parses the command line and runs the subcommand; errors go to stderr.
@@ -39,6 +42,7 @@ pub fn main() -> ExitCode {
         Command::Print(args) => print::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Pack(args) => pack::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

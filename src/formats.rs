@@ -6,5 +6,6 @@
 mod error;
 pub mod irpa;
 pub mod npy;
+pub mod safetensors;
 
 pub use error::{FormatError, FormatErrorKind, FormatName};

@@ -18,6 +18,7 @@ pub mod hlo;
 pub mod iree;
 pub mod models;
 pub mod output;
+pub mod pack;
 pub mod tensor;
 
 pub use error::{Error, Result};

@@ -13,6 +13,8 @@ pub enum FormatName {
     Irpa,
     /// NumPy `.npy` array.
     Npy,
+    /// safetensors checkpoint.
+    Safetensors,
 }
 
 impl fmt::Display for FormatName {
@@ -20,6 +22,7 @@ impl fmt::Display for FormatName {
         formatter.write_str(match self {
             Self::Irpa => "irpa",
             Self::Npy => "npy",
+            Self::Safetensors => "safetensors",
         })
     }
 }

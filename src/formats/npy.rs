@@ -39,6 +39,15 @@ fn descriptor(element: ElementType) -> &'static str {
         ElementType::U16 => "<u2",
         ElementType::U8 => "|u1",
         ElementType::Bool => "|b1",
+        ElementType::C64 => "<c8",
+        // NumPy has no such types; irex exchanges none of them through
+        // `.npy`, and they read back as nothing (no descriptor maps to them).
+        ElementType::F8E4M3
+        | ElementType::F8E5M2
+        | ElementType::F8E8M0
+        | ElementType::F6E2M3
+        | ElementType::F6E3M2
+        | ElementType::F4E2M1 => "|V1",
     }
 }
 
@@ -56,6 +65,7 @@ fn element_for(descriptor: &str) -> Option<ElementType> {
         "<u2" => ElementType::U16,
         "|u1" => ElementType::U8,
         "|b1" => ElementType::Bool,
+        "<c8" => ElementType::C64,
         _ => return None,
     })
 }
@@ -159,7 +169,8 @@ impl NpyArray {
         let shape = parse_shape(header)?;
         let data = &bytes[start + length..];
         let count = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
-        let expected = count.and_then(|n| n.checked_mul(element.byte_size() as u64));
+        let expected =
+            count.and_then(|n| crate::tensor::TensorEncoding::Dense(element).storage_bytes(n));
         if expected != Some(data.len() as u64) {
             return Err(invalid("data", data.len(), "shape × element size bytes"));
         }

@@ -174,7 +174,11 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             });
         }
         let tensor_type = TensorType::new(&spec.shape, spec.element);
-        let splat = uniform_pattern(buffer.bytes(), spec.encoding.splat_unit()).map(<[u8]>::to_vec);
+        let splat = spec
+            .encoding
+            .splat_unit()
+            .and_then(|unit| uniform_pattern(buffer.bytes(), unit))
+            .map(<[u8]>::to_vec);
         if self.module.policy().is_external(buffer.len()) {
             self.external_weight(spec, buffer, splat, tensor_type)
         } else {

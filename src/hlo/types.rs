@@ -63,5 +63,14 @@ pub fn element_to_mlir(context: &Context, element: ElementType) -> Type<'_> {
         ElementType::U16 => IntegerType::unsigned(context, 16).into(),
         ElementType::U8 => IntegerType::unsigned(context, 8).into(),
         ElementType::Bool => IntegerType::new(context, 1).into(),
+        ElementType::F8E4M3 => Type::float8_e4m3fn(context),
+        ElementType::F8E5M2 => Type::float8_e5m2(context),
+        ElementType::F8E8M0 => Type::float8_e8m0fnu(context),
+        ElementType::F6E2M3 => Type::float6_e2m3fn(context),
+        ElementType::F6E3M2 => Type::float6_e3m2fn(context),
+        ElementType::F4E2M1 => Type::float4_e2m1fn(context),
+        ElementType::C64 => {
+            Type::parse(context, "complex<f32>").expect("complex<f32> is a builtin type")
+        }
     }
 }

@@ -15,15 +15,20 @@ pub enum TensorEncoding {
 impl TensorEncoding {
     /// Returns the storage size in bytes of `elements` elements, or `None`
     /// when it overflows `u64`.
+    /// Packed sub-byte types must fill whole bytes: `None` otherwise.
     pub fn storage_bytes(self, elements: u64) -> Option<u64> {
         match self {
-            Self::Dense(element) => elements.checked_mul(element.byte_size() as u64),
+            Self::Dense(element) => {
+                let bits = elements.checked_mul(element.bit_width())?;
+                (bits % 8 == 0).then_some(bits / 8)
+            }
         }
     }
 
-    /// Returns the width of the unit a uniform tensor repeats: one element
-    /// for dense encodings.
-    pub fn splat_unit(self) -> usize {
+    /// Returns the width of the unit a uniform tensor repeats (one element),
+    /// or `None` where equal bytes need not mean equal elements (packed
+    /// sub-byte types).
+    pub fn splat_unit(self) -> Option<usize> {
         match self {
             Self::Dense(element) => element.byte_size(),
         }
@@ -79,6 +84,16 @@ mod tests {
         assert_eq!(spec.storage_bytes(), Some(30));
         let scalar = TensorSpec::dense("s", &[], ElementType::F32);
         assert_eq!(scalar.storage_bytes(), Some(4));
+    }
+
+    #[test]
+    fn packed_types_fill_whole_bytes() {
+        let even = TensorSpec::dense("f4", &[2, 3], ElementType::F4E2M1);
+        assert_eq!(even.storage_bytes(), Some(3));
+        let odd = TensorSpec::dense("f4", &[3], ElementType::F4E2M1);
+        assert_eq!(odd.storage_bytes(), None);
+        let f6 = TensorSpec::dense("f6", &[4], ElementType::F6E2M3);
+        assert_eq!(f6.storage_bytes(), Some(3));
     }
 
     #[test]

@@ -1,0 +1,422 @@
+//! The header: its length prefix, its JSON, and every rule a checkpoint
+//! must meet before a single window is made.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::{error, invalid};
+use crate::formats::{FormatError, FormatErrorKind};
+use crate::tensor::{ElementType, TensorEncoding};
+
+/// The largest header accepted (the reference crate's limit).
+pub const MAX_HEADER_SIZE: u64 = 100_000_000;
+/// Tensor names longer than this are refused.
+const MAX_NAME_BYTES: usize = 4096;
+/// Shapes of more dimensions than this are refused.
+const MAX_RANK: usize = 64;
+
+/// The dtypes of the format, as their on-disk strings name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    /// `BOOL`
+    Bool,
+    /// `U8`
+    U8,
+    /// `I8`
+    I8,
+    /// `U16`
+    U16,
+    /// `I16`
+    I16,
+    /// `U32`
+    U32,
+    /// `I32`
+    I32,
+    /// `U64`
+    U64,
+    /// `I64`
+    I64,
+    /// `F16`
+    F16,
+    /// `BF16`
+    BF16,
+    /// `F32`
+    F32,
+    /// `F64`
+    F64,
+    /// `C64`
+    C64,
+    /// `F8_E4M3`
+    F8E4M3,
+    /// `F8_E5M2`
+    F8E5M2,
+    /// `F8_E8M0`
+    F8E8M0,
+    /// `F6_E2M3`
+    F6E2M3,
+    /// `F6_E3M2`
+    F6E3M2,
+    /// `F4`
+    F4,
+}
+
+impl Dtype {
+    const ALL: [(&'static str, Self); 20] = [
+        ("BOOL", Self::Bool),
+        ("U8", Self::U8),
+        ("I8", Self::I8),
+        ("U16", Self::U16),
+        ("I16", Self::I16),
+        ("U32", Self::U32),
+        ("I32", Self::I32),
+        ("U64", Self::U64),
+        ("I64", Self::I64),
+        ("F16", Self::F16),
+        ("BF16", Self::BF16),
+        ("F32", Self::F32),
+        ("F64", Self::F64),
+        ("C64", Self::C64),
+        ("F8_E4M3", Self::F8E4M3),
+        ("F8_E5M2", Self::F8E5M2),
+        ("F8_E8M0", Self::F8E8M0),
+        ("F6_E2M3", Self::F6E2M3),
+        ("F6_E3M2", Self::F6E3M2),
+        ("F4", Self::F4),
+    ];
+
+    /// Looks a dtype up by its on-disk string.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(text, _)| *text == name)
+            .map(|&(_, dtype)| dtype)
+    }
+
+    /// Returns the on-disk string.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, dtype)| *dtype == self)
+            .map(|&(text, _)| text)
+            .unwrap()
+    }
+
+    /// Returns the element type irex computes with.
+    pub fn element_type(self) -> ElementType {
+        match self {
+            Self::Bool => ElementType::Bool,
+            Self::U8 => ElementType::U8,
+            Self::I8 => ElementType::I8,
+            Self::U16 => ElementType::U16,
+            Self::I16 => ElementType::I16,
+            Self::U32 => ElementType::U32,
+            Self::I32 => ElementType::I32,
+            Self::U64 => ElementType::U64,
+            Self::I64 => ElementType::I64,
+            Self::F16 => ElementType::F16,
+            Self::BF16 => ElementType::BF16,
+            Self::F32 => ElementType::F32,
+            Self::F64 => ElementType::F64,
+            Self::C64 => ElementType::C64,
+            Self::F8E4M3 => ElementType::F8E4M3,
+            Self::F8E5M2 => ElementType::F8E5M2,
+            Self::F8E8M0 => ElementType::F8E8M0,
+            Self::F6E2M3 => ElementType::F6E2M3,
+            Self::F6E3M2 => ElementType::F6E3M2,
+            Self::F4 => ElementType::F4E2M1,
+        }
+    }
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// One tensor's header entry, validated; offsets relative to the data.
+#[derive(Debug)]
+pub(super) struct HeaderEntry {
+    pub name: String,
+    pub dtype: Dtype,
+    pub shape: Vec<u64>,
+    pub begin: u64,
+    pub end: u64,
+}
+
+/// A validated header.
+#[derive(Debug)]
+pub(super) struct Header {
+    /// File offset of the data section: 8 + header length.
+    pub data_start: u64,
+    /// Tensors sorted by their data offsets, contiguous from 0 to the end.
+    pub tensors: Vec<HeaderEntry>,
+    /// The `__metadata__` pairs, in file order.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// The top-level JSON object as its key/value pairs, duplicates kept so they
+/// can be refused (serde_json's maps keep only the last).
+struct Pairs(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = Pairs;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, Value>()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
+}
+
+/// Parses and validates the header of a whole checkpoint file.
+pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
+    let have = file.len() as u64;
+    let Some(prefix) = file.get(..8) else {
+        return Err(error(
+            "header_size",
+            FormatErrorKind::Truncated { need: 8, have },
+        ));
+    };
+    let length = u64::from_le_bytes(prefix.try_into().unwrap());
+    if length > MAX_HEADER_SIZE {
+        return Err(invalid("header_size", length, "at most 100000000 bytes").at(0));
+    }
+    let data_start = 8 + length;
+    if data_start > have {
+        return Err(error(
+            "header_size",
+            FormatErrorKind::Truncated {
+                need: data_start,
+                have,
+            },
+        )
+        .at(0));
+    }
+    let json = &file[8..data_start as usize];
+    let Pairs(pairs) = serde_json::from_slice(json)
+        .map_err(|source| invalid("header", source, "a JSON object of tensors").at(8))?;
+    let (mut tensors, metadata) = entries(pairs)?;
+    check_layout(&mut tensors, have - data_start)?;
+    Ok(Header {
+        data_start,
+        tensors,
+        metadata,
+    })
+}
+
+fn entries(
+    pairs: Vec<(String, Value)>,
+) -> Result<(Vec<HeaderEntry>, Vec<(String, String)>), FormatError> {
+    let mut seen = HashSet::with_capacity(pairs.len());
+    let mut tensors = Vec::with_capacity(pairs.len());
+    let mut metadata = Vec::new();
+    for (name, value) in pairs {
+        if !seen.insert(name.clone()) {
+            return Err(error("tensor", FormatErrorKind::DuplicateKey).with_key(&name));
+        }
+        if name == "__metadata__" {
+            metadata = metadata_pairs(value)?;
+            continue;
+        }
+        check_name(&name)?;
+        tensors.push(entry(name, value)?);
+    }
+    Ok((tensors, metadata))
+}
+
+fn metadata_pairs(value: Value) -> Result<Vec<(String, String)>, FormatError> {
+    let Value::Object(map) = value else {
+        return Err(invalid(
+            "__metadata__",
+            kind_of(&value),
+            "an object of strings",
+        ));
+    };
+    map.into_iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => Ok((key, text)),
+            other => Err(invalid("__metadata__", kind_of(&other), "a string").with_key(key)),
+        })
+        .collect()
+}
+
+fn check_name(name: &str) -> Result<(), FormatError> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
+        let found = format!(
+            "a name of {} bytes with control characters or none at all",
+            name.len()
+        );
+        return Err(
+            invalid("name", found, "1 to 4096 bytes, no control characters").with_key(name),
+        );
+    }
+    Ok(())
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn entry(name: String, value: Value) -> Result<HeaderEntry, FormatError> {
+    let bad = |field: &str, found: String, expected: &str| {
+        invalid(field, found, expected).with_key(&name)
+    };
+    let Value::Object(fields) = value else {
+        return Err(bad("tensor", kind_of(&value).into(), "an object"));
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|key| !matches!(key.as_str(), "dtype" | "shape" | "data_offsets"))
+    {
+        return Err(bad(
+            "tensor",
+            format!("field `{unknown}`"),
+            "dtype, shape and data_offsets only",
+        ));
+    }
+    let dtype = match fields.get("dtype") {
+        Some(Value::String(text)) => Dtype::from_name(text)
+            .ok_or_else(|| bad("dtype", text.clone(), "a safetensors dtype"))?,
+        other => {
+            return Err(bad(
+                "dtype",
+                other.map_or("nothing", kind_of).into(),
+                "a string",
+            ));
+        }
+    };
+    let shape = match fields.get("shape") {
+        Some(Value::Array(dims)) if dims.len() <= MAX_RANK => dims
+            .iter()
+            .map(|dim| {
+                dim.as_u64()
+                    .ok_or_else(|| bad("shape", dim.to_string(), "non-negative integers"))
+            })
+            .collect::<Result<Vec<u64>, _>>()?,
+        other => {
+            return Err(bad(
+                "shape",
+                other.map_or("nothing".into(), |v| v.to_string()),
+                "an array of at most 64 integers",
+            ));
+        }
+    };
+    let offsets = match fields.get("data_offsets") {
+        Some(Value::Array(pair)) if pair.len() == 2 => (pair[0].as_u64(), pair[1].as_u64()),
+        other => {
+            return Err(bad(
+                "data_offsets",
+                other.map_or("nothing".into(), |v| v.to_string()),
+                "[begin, end]",
+            ));
+        }
+    };
+    let (Some(begin), Some(end)) = offsets else {
+        return Err(bad(
+            "data_offsets",
+            format!("{offsets:?}"),
+            "two non-negative integers",
+        ));
+    };
+    Ok(HeaderEntry {
+        name,
+        dtype,
+        shape,
+        begin,
+        end,
+    })
+}
+
+/// Checks sizes, then that the ranges tile `0..data_length` exactly: no
+/// begin after its end, no gap, no overlap, no trailing or missing bytes.
+fn check_layout(tensors: &mut [HeaderEntry], data_length: u64) -> Result<(), FormatError> {
+    for tensor in tensors.iter() {
+        let bad = |field: &str, found: String, expected: String| {
+            invalid(field, found, &expected).with_key(&tensor.name)
+        };
+        let elements = tensor
+            .shape
+            .iter()
+            .try_fold(1u64, |count, &dim| count.checked_mul(dim));
+        let Some(elements) = elements else {
+            return Err(bad(
+                "shape",
+                format!("{:?}", tensor.shape),
+                "an element count that fits in u64".into(),
+            ));
+        };
+        let Some(size) = TensorEncoding::Dense(tensor.dtype.element_type()).storage_bytes(elements)
+        else {
+            let found = format!("{elements} {} elements", tensor.dtype);
+            return Err(bad(
+                "shape",
+                found,
+                "a size in whole bytes that fits in u64".into(),
+            ));
+        };
+        if tensor.begin > tensor.end {
+            let found = format!("[{}, {}]", tensor.begin, tensor.end);
+            return Err(bad("data_offsets", found, "begin ≤ end".into()));
+        }
+        if tensor.end - tensor.begin != size {
+            let found = format!("{} bytes", tensor.end - tensor.begin);
+            return Err(bad(
+                "data_offsets",
+                found,
+                format!("{size} bytes for {:?} {}", tensor.shape, tensor.dtype),
+            ));
+        }
+    }
+    tensors.sort_by_key(|tensor| (tensor.begin, tensor.end));
+    let mut cursor = 0u64;
+    for tensor in tensors.iter() {
+        if tensor.begin != cursor {
+            let what = if tensor.begin < cursor {
+                "overlaps the tensor before it"
+            } else {
+                "leaves a gap"
+            };
+            let found = format!("begin {} ({what})", tensor.begin);
+            return Err(
+                invalid("data_offsets", found, &format!("begin {cursor}")).with_key(&tensor.name)
+            );
+        }
+        cursor = tensor.end;
+    }
+    if cursor != data_length {
+        let kind = if cursor > data_length {
+            FormatErrorKind::Truncated {
+                need: cursor,
+                have: data_length,
+            }
+        } else {
+            FormatErrorKind::InvalidValue {
+                found: format!("{} trailing bytes", data_length - cursor),
+                expected: "data that ends with the last tensor".into(),
+            }
+        };
+        return Err(error("data", kind));
+    }
+    Ok(())
+}
