@@ -189,8 +189,11 @@ fn sizes_that_do_not_match_or_overflow() {
     );
     let overflow = r#"{"a":{"dtype":"F32","shape":[9223372036854775808,4],"data_offsets":[0,8]}}"#;
     assert_eq!(refuse(&checkpoint(overflow, 8)).field, "shape");
-    let near = r#"{"a":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,18446744073709551615]}}"#;
-    let error = refuse(&checkpoint(near, 8));
+    let bits_overflow = r#"{"a":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,18446744073709551615]}}"#;
+    assert_eq!(refuse(&checkpoint(bits_overflow, 8)).field, "shape");
+    // A consistent 1 EiB tensor in an 8-byte file: refused before any window.
+    let huge = r#"{"a":{"dtype":"U8","shape":[1152921504606846976],"data_offsets":[0,1152921504606846976]}}"#;
+    let error = refuse(&checkpoint(huge, 8));
     assert!(
         matches!(error.kind, FormatErrorKind::Truncated { .. }),
         "{error}"
