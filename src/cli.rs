@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file.
 
 mod compile;
+mod embed;
 mod export;
 mod inspect;
 mod pack;
@@ -22,8 +23,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a module, verify it, and write MLIR, .irpa and .vmfb outputs.
+    /// Export a model folder (or a built-in example): MLIR, .irpa, .vmfb, manifest.
     Export(export::ExportArgs),
+    /// Embed sentences with a model folder written by `irex export`.
+    Embed(embed::EmbedArgs),
     /// Print an MLIR text or bytecode file as text.
     Print(print::PrintArgs),
     /// Compile an MLIR text or bytecode file to a .vmfb in-process.
@@ -39,6 +42,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Export(args) => export::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Print(args) => print::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),

@@ -13,6 +13,9 @@ pub enum Error {
     /// Reading or writing a file format.
     #[error(transparent)]
     Format(#[from] crate::formats::FormatError),
+    /// A model folder's configuration or weights do not fit its architecture.
+    #[error(transparent)]
+    Model(#[from] crate::models::bert::ModelError),
     /// Anything else that went wrong with a file.
     #[error("{what} `{path}`: {source}")]
     Io {

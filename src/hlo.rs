@@ -13,15 +13,19 @@
 mod emit;
 mod error;
 mod function;
+mod indexing;
 mod module;
 mod ops;
 mod policy;
+mod reduce;
 mod types;
 
 pub use emit::{PrintOptions, parse_module, print_module, write_bytecode, write_text};
 pub use error::HloError;
 pub use function::{FunctionBuilder, ValueId};
+pub use indexing::Comparison;
 pub use module::{ConvertedModule, ModuleBuilder};
 pub use ops::DotDimensions;
 pub use policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
+pub use reduce::Reduction;
 pub use types::TensorType;

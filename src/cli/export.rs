@@ -1,45 +1,64 @@
 //! `irex export`: build a module, verify it, write its outputs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use irex::export::ArtifactSelection;
 use irex::formats::irpa::write_archive;
 use irex::hlo::{
     ConstantMaterializationPolicy, ModuleBuilder, PrintOptions, archive_entries, print_module,
 };
 use irex::iree::{CompileOptions, compile_module};
 use irex::melior::ir::operation::OperationLike;
+use irex::models::bert::{self, ExportOptions};
 use irex::models::tutorial::{Example, SCOPE};
 
-/// What `-o` receives.
+/// Which MLIR form to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
     /// MLIR text.
     Text,
     /// MLIR bytecode.
     Bytecode,
+    /// Both (model folders only).
+    Both,
 }
 
 /// Arguments of `irex export`.
 #[derive(Args)]
 pub struct ExportArgs {
-    /// A built-in example graph: affine, linear, uniform-linear, mismatched-add.
+    /// A model folder (sentence-transformers BERT with model.safetensors);
+    /// -o is then the output folder.
+    #[arg(required_unless_present = "example", conflicts_with = "example")]
+    model: Option<PathBuf>,
+    /// A built-in example graph instead: affine, linear, uniform-linear, mismatched-add.
     #[arg(long, value_parser = parse_example)]
-    example: Example,
-    /// Where weights go: inline, external, or threshold=BYTES (external from that size up).
-    #[arg(long, default_value = "inline")]
-    policy: ConstantMaterializationPolicy,
+    example: Option<Example>,
+    /// Where weights go: inline, external, or threshold=BYTES (external from
+    /// that size up). Default: inline for examples, external for models.
+    #[arg(long)]
+    policy: Option<ConstantMaterializationPolicy>,
+    /// Sequence length of a model's functions.
+    #[arg(long, default_value_t = 128)]
+    seq_len: u64,
+    /// Batch size of a model's functions.
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Write MLIR only, do not compile a .vmfb (model folders).
+    #[arg(long)]
+    no_compile: bool,
     /// Parameter scope of external weights.
     #[arg(long, default_value = SCOPE)]
     scope: String,
-    /// Output form for -o.
-    #[arg(long, value_enum, default_value = "text")]
-    emit: Emit,
+    /// MLIR form: for examples what -o receives (default text), for models
+    /// which of model.mlir / model.mlirbc to write (default bytecode).
+    #[arg(long, value_enum)]
+    emit: Option<Emit>,
     /// Print op locations in text output.
     #[arg(long)]
     locations: bool,
-    /// MLIR output path, or - for stdout.
+    /// Examples: the MLIR output path, or - for stdout. Models: the output folder.
     #[arg(short, long)]
     output: PathBuf,
     /// Also write the external weights to this .irpa.
@@ -65,18 +84,70 @@ fn parse_example(name: &str) -> Result<Example, String> {
 
 /// Runs `irex export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let options = CompileOptions {
+    match (&args.example, &args.model) {
+        (Some(example), _) => export_example(*example, &args),
+        (None, Some(model)) => export_model(model, &args),
+        (None, None) => bail!("name a model folder or --example"),
+    }
+}
+
+fn compile_options(args: &ExportArgs) -> CompileOptions {
+    CompileOptions {
         target: args.target.clone(),
         target_cpu: args.target_cpu.clone(),
         extra_flags: Vec::new(),
+    }
+}
+
+fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
+    let emit = args.emit.unwrap_or(Emit::Bytecode);
+    let options = ExportOptions {
+        policy: args
+            .policy
+            .unwrap_or(ConstantMaterializationPolicy::ExternalAlways),
+        sequence_length: args.seq_len,
+        batch: args.batch,
+        compile: compile_options(args),
+        selection: ArtifactSelection {
+            text: matches!(emit, Emit::Text | Emit::Both),
+            bytecode: matches!(emit, Emit::Bytecode | Emit::Both),
+            vmfb: !args.no_compile,
+            locations: args.locations,
+        },
     };
+    eprintln!(
+        "irex: exporting `{}` to `{}`",
+        folder.display(),
+        args.output.display()
+    );
+    // SAFETY: irex documents that its inputs must not change while it runs.
+    let manifest = unsafe { bert::export(folder, &args.output, &options) }
+        .with_context(|| format!("exporting `{}`", folder.display()))?;
+    for file in [
+        &manifest.mlir_text,
+        &manifest.mlir_bytecode,
+        &manifest.parameters,
+        &manifest.module,
+        &manifest.tokenizer,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        eprintln!("irex: wrote {}", args.output.join(file).display());
+    }
+    Ok(())
+}
+
+fn export_example(example: Example, args: &ExportArgs) -> anyhow::Result<()> {
+    let options = compile_options(args);
     let session = options.session()?;
     let context = session.context()?;
-    let module_name = args.example.name().replace('-', "_");
-    let mut builder = ModuleBuilder::new(context, &module_name, args.policy, &args.scope);
-    args.example.build(&mut builder)?;
+    let module_name = example.name().replace('-', "_");
+    let policy = args.policy.unwrap_or_default();
+    let mut builder = ModuleBuilder::new(context, &module_name, policy, &args.scope);
+    example.build(&mut builder)?;
     let converted = builder.finish()?;
-    let bytes = match args.emit {
+    let bytes = match args.emit.unwrap_or(Emit::Text) {
         Emit::Text => print_module(
             &converted.module,
             PrintOptions {
@@ -85,6 +156,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         )
         .into_bytes(),
         Emit::Bytecode => converted.module.as_operation().write_bytecode(),
+        Emit::Both => bail!("--emit both needs a model folder; examples write one form to -o"),
     };
     super::write_output(&args.output, &bytes)?;
     match (&args.irpa, converted.parameters.is_empty()) {

@@ -91,6 +91,18 @@ impl NpyArray {
         }
     }
 
+    /// Makes an i32 array from values.
+    pub fn from_i32(shape: &[u64], values: &[i32]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            element: ElementType::I32,
+            data: values
+                .iter()
+                .flat_map(|value| value.to_le_bytes())
+                .collect(),
+        }
+    }
+
     /// Returns the elements as f32, when the array holds f32.
     pub fn to_f32(&self) -> Option<Vec<f32>> {
         (self.element == ElementType::F32).then(|| {

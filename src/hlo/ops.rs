@@ -103,7 +103,7 @@ fn shape_error(op: &'static str, location: &str, message: String) -> HloError {
 
 impl<'c> FunctionBuilder<'_, 'c> {
     /// Builds `op_name` with `operands`, `attributes` and one result of `result_type`.
-    fn build(
+    pub(super) fn build(
         &mut self,
         op_name: &'static str,
         location: &str,
@@ -186,6 +186,27 @@ impl<'c> FunctionBuilder<'_, 'c> {
     /// `stablehlo.negate`: elementwise negation.
     pub fn negate(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.negate", location, &[operand])
+    }
+
+    /// `stablehlo.rsqrt`: elementwise 1/√x.
+    pub fn rsqrt(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.rsqrt", location, &[operand])
+    }
+
+    /// `stablehlo.sqrt`: elementwise √x.
+    pub fn sqrt(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.sqrt", location, &[operand])
+    }
+
+    /// `stablehlo.tanh`: elementwise hyperbolic tangent.
+    pub fn tanh(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.tanh", location, &[operand])
+    }
+
+    /// `chlo.erf`: elementwise error function (StableHLO has none; IREE
+    /// lowers CHLO's to a polynomial accurate to f32 rounding).
+    pub fn erf(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("chlo.erf", location, &[operand])
     }
 
     /// `stablehlo.exponential`: elementwise e^x.

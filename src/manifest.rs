@@ -1,0 +1,98 @@
+//! `irex.json`: what an export folder holds and how to call it, so that
+//! `irex embed` (and any other tool) needs nothing but the folder.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::output::write_atomically;
+
+/// The manifest's file name inside an export folder.
+pub const MANIFEST_FILE_NAME: &str = "irex.json";
+
+/// One argument or result of an exported function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorSignature {
+    /// What it is (`input_ids`, `embeddings`, ...).
+    pub name: String,
+    /// Its MLIR type (`tensor<1x128xi32>`).
+    #[serde(rename = "type")]
+    pub r#type: String,
+}
+
+/// An exported function and its signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionSignature {
+    /// The function's name in the module.
+    pub name: String,
+    /// Arguments, in order.
+    pub inputs: Vec<TensorSignature>,
+    /// Results, in order.
+    pub outputs: Vec<TensorSignature>,
+}
+
+/// Everything an export folder holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The irex version that wrote it.
+    pub irex_version: String,
+    /// The kind of model (`bert-sentence-embedding`).
+    pub model_kind: String,
+    /// Where the model came from.
+    pub source: String,
+    /// The functions of the module.
+    pub functions: Vec<FunctionSignature>,
+    /// The parameter scope the module's globals name.
+    pub parameter_scope: String,
+    /// The parameter archive, relative to the folder (absent: all inline).
+    pub parameters: Option<String>,
+    /// The compiled module, relative to the folder (absent: not compiled).
+    pub module: Option<String>,
+    /// MLIR text, relative to the folder, if written.
+    pub mlir_text: Option<String>,
+    /// MLIR bytecode, relative to the folder, if written.
+    pub mlir_bytecode: Option<String>,
+    /// The compile target backend.
+    pub target: String,
+    /// The runtime device for `iree-run-module`.
+    pub device: String,
+    /// Fixed batch size of the functions.
+    pub batch: u64,
+    /// Fixed sequence length of the functions.
+    pub sequence_length: u64,
+    /// The tokenizer, copied into the folder, relative to it.
+    pub tokenizer: Option<String>,
+}
+
+impl Manifest {
+    /// Writes the manifest into `folder`.
+    pub fn write(&self, folder: &Path) -> crate::Result<()> {
+        let path = folder.join(MANIFEST_FILE_NAME);
+        let text = serde_json::to_string_pretty(self).expect("manifests serialise");
+        write_atomically(&path, text.as_bytes()).map_err(|source| crate::Error::Io {
+            what: "writing",
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads the manifest of an export folder.
+    pub fn read(folder: &Path) -> crate::Result<Self> {
+        let path = folder.join(MANIFEST_FILE_NAME);
+        let text = std::fs::read_to_string(&path).map_err(|source| crate::Error::Io {
+            what: "reading",
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|error| crate::Error::Io {
+            what: "parsing",
+            path: path.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, error),
+        })
+    }
+
+    /// Returns the function named `name`.
+    pub fn function(&self, name: &str) -> Option<&FunctionSignature> {
+        self.functions.iter().find(|function| function.name == name)
+    }
+}
