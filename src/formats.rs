@@ -4,6 +4,7 @@
 //! Architecture Invariant: nothing in this module touches MLIR or IREE.
 
 mod error;
+pub mod gguf;
 pub mod irpa;
 pub mod npy;
 pub mod safetensors;

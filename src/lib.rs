@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod models;
 pub mod output;
 pub mod pack;
+pub mod quant;
 pub mod tensor;
 
 pub use error::{Error, Result};

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 /// The file format an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatName {
+    /// GGUF model file.
+    Gguf,
     /// IREE parameter archive.
     Irpa,
     /// NumPy `.npy` array.
@@ -20,6 +22,7 @@ pub enum FormatName {
 impl fmt::Display for FormatName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(match self {
+            Self::Gguf => "gguf",
             Self::Irpa => "irpa",
             Self::Npy => "npy",
             Self::Safetensors => "safetensors",

@@ -17,7 +17,7 @@ use mlir_sys::{MlirBlock, MlirOperation, MlirValue};
 
 use super::module::ModuleBuilder;
 use super::{ExternalParameterRef, HloError, TensorType};
-use crate::tensor::{BufferHandle, ElementType, TensorSpec, uniform_pattern};
+use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec, uniform_pattern};
 
 /// A value of the function under construction. Its `Display` is `%vN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -163,6 +163,14 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
             return Err(HloError::Weight {
                 key: spec.name.clone(),
                 message: format!("{} bytes, but its spec needs {expected:?}", buffer.len()),
+            });
+        }
+        if let TensorEncoding::Ggml(kind) = spec.encoding
+            && kind.element_type().is_none()
+        {
+            return Err(HloError::Weight {
+                key: spec.name.clone(),
+                message: format!("{kind} blocks need a quantized emission mode"),
             });
         }
         if spec.element == ElementType::Bool {

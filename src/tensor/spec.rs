@@ -4,12 +4,13 @@ use super::ElementType;
 
 /// How a tensor's bytes are laid out in storage.
 ///
-/// Block-quantized formats (GGUF's `Q8_0`, `Q4_K`, ...) join this enum as
-/// their own variants: their storage is not `elements × element size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TensorEncoding {
     /// Row-major elements of one type, little-endian, no padding.
     Dense(ElementType),
+    /// ggml blocks (`Q8_0`, `Q4_K`, ...) along the innermost dimension, kept
+    /// exactly as the source stores them.
+    Ggml(crate::quant::GgmlType),
 }
 
 impl TensorEncoding {
@@ -22,6 +23,7 @@ impl TensorEncoding {
                 let bits = elements.checked_mul(element.bit_width())?;
                 (bits % 8 == 0).then_some(bits / 8)
             }
+            Self::Ggml(kind) => kind.storage_bytes(elements),
         }
     }
 
@@ -31,6 +33,7 @@ impl TensorEncoding {
     pub fn splat_unit(self) -> Option<usize> {
         match self {
             Self::Dense(element) => element.byte_size(),
+            Self::Ggml(kind) => kind.element_type().and_then(ElementType::byte_size),
         }
     }
 }
