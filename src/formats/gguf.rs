@@ -41,7 +41,11 @@ pub(crate) fn error(field: impl Into<String>, kind: FormatErrorKind) -> FormatEr
     FormatError::new(FormatName::Gguf, field, kind)
 }
 
-pub(crate) fn invalid(field: impl Into<String>, found: impl ToString, expected: &str) -> FormatError {
+pub(crate) fn invalid(
+    field: impl Into<String>,
+    found: impl ToString,
+    expected: &str,
+) -> FormatError {
     let kind = FormatErrorKind::InvalidValue {
         found: found.to_string(),
         expected: expected.to_string(),
@@ -124,7 +128,10 @@ impl Gguf {
 
     /// Returns the metadata value of `key`.
     pub fn get(&self, key: &str) -> Option<&MetadataValue> {
-        self.metadata.iter().find(|(name, _)| name == key).map(|(_, value)| value)
+        self.metadata
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
     }
 
     /// Returns the tensor named `name`.
@@ -144,7 +151,11 @@ fn read_preamble(cursor: &mut Cursor<'_>) -> Result<u32, FormatError> {
     }
     let version = cursor.u32("version")?;
     if !matches!(version, 2 | 3) {
-        let hint = if version.swap_bytes() <= 3 { " (a big-endian file?)" } else { "" };
+        let hint = if version.swap_bytes() <= 3 {
+            " (a big-endian file?)"
+        } else {
+            ""
+        };
         let kind = FormatErrorKind::UnsupportedVersion {
             found: format!("{version}{hint}"),
             expected: "2 or 3".into(),
@@ -154,27 +165,49 @@ fn read_preamble(cursor: &mut Cursor<'_>) -> Result<u32, FormatError> {
     Ok(version)
 }
 
-fn check_count(field: &str, count: u64, minimum: u64, cursor: &Cursor<'_>) -> Result<(), FormatError> {
-    if count.checked_mul(minimum).is_none_or(|bytes| bytes > cursor.remaining()) {
+fn check_count(
+    field: &str,
+    count: u64,
+    minimum: u64,
+    cursor: &Cursor<'_>,
+) -> Result<(), FormatError> {
+    if count
+        .checked_mul(minimum)
+        .is_none_or(|bytes| bytes > cursor.remaining())
+    {
         let found = format!("{count} with {} bytes left", cursor.remaining());
         return Err(invalid(field, found, "a count the file can hold"));
     }
     Ok(())
 }
 
-fn read_metadata(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<(String, MetadataValue)>, FormatError> {
+fn read_metadata(
+    cursor: &mut Cursor<'_>,
+    count: u64,
+) -> Result<Vec<(String, MetadataValue)>, FormatError> {
     let mut seen = HashSet::with_capacity(count as usize);
     let mut metadata = Vec::with_capacity(count as usize);
     for index in 0..count {
         let at = cursor.position();
         let key = cursor.string(&format!("kv[{index}].key"))?;
         if key.is_empty() || key.chars().any(char::is_control) {
-            return Err(invalid(format!("kv[{index}].key"), key.escape_debug(), "a non-empty key without control characters").at(at));
+            return Err(invalid(
+                format!("kv[{index}].key"),
+                key.escape_debug(),
+                "a non-empty key without control characters",
+            )
+            .at(at));
         }
         if !seen.insert(key.clone()) {
-            return Err(error(format!("kv[{index}].key"), FormatErrorKind::DuplicateKey).with_key(key).at(at));
+            return Err(
+                error(format!("kv[{index}].key"), FormatErrorKind::DuplicateKey)
+                    .with_key(key)
+                    .at(at),
+            );
         }
-        let value_type = cursor.u32("metadata type").map_err(|error| error.with_key(&key))?;
+        let value_type = cursor
+            .u32("metadata type")
+            .map_err(|error| error.with_key(&key))?;
         let value = metadata::read_value(cursor, &key, value_type, 0)?;
         metadata.push((key, value));
     }
@@ -186,11 +219,17 @@ fn alignment_of(metadata: &[(String, MetadataValue)]) -> Result<u64, FormatError
         return Ok(DEFAULT_ALIGNMENT);
     };
     match value {
-        MetadataValue::U32(alignment) if alignment.is_power_of_two() && u64::from(*alignment) <= MAX_ALIGNMENT => {
+        MetadataValue::U32(alignment)
+            if alignment.is_power_of_two() && u64::from(*alignment) <= MAX_ALIGNMENT =>
+        {
             Ok((*alignment).into())
         }
-        other => Err(invalid("general.alignment", format!("{other:?}"), "a u32 power of two up to 2^20")
-            .with_key("general.alignment")),
+        other => Err(invalid(
+            "general.alignment",
+            format!("{other:?}"),
+            "a u32 power of two up to 2^20",
+        )
+        .with_key("general.alignment")),
     }
 }
 
@@ -202,25 +241,50 @@ fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorIn
         let field = |name: &str| format!("tensor[{index}].{name}");
         let name = cursor.string(&field("name"))?;
         if name.is_empty() || name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
-            return Err(invalid(field("name"), name.escape_debug(), "1 to 64 bytes, no control characters").at(at));
+            return Err(invalid(
+                field("name"),
+                name.escape_debug(),
+                "1 to 64 bytes, no control characters",
+            )
+            .at(at));
         }
         if !seen.insert(name.clone()) {
-            return Err(error(field("name"), FormatErrorKind::DuplicateKey).with_key(name).at(at));
+            return Err(error(field("name"), FormatErrorKind::DuplicateKey)
+                .with_key(name)
+                .at(at));
         }
-        let bad = |what: &str, found: String, expected: &str| invalid(field(what), found, expected).with_key(&name).at(at);
+        let bad = |what: &str, found: String, expected: &str| {
+            invalid(field(what), found, expected).with_key(&name).at(at)
+        };
         let dim_count = cursor.u32(&field("n_dims"))?;
         if dim_count > MAX_DIMS {
             return Err(bad("n_dims", dim_count.to_string(), "at most 4"));
         }
-        let dims = (0..dim_count).map(|_| cursor.u64(&field("dims"))).collect::<Result<Vec<u64>, _>>()?;
+        let dims = (0..dim_count)
+            .map(|_| cursor.u64(&field("dims")))
+            .collect::<Result<Vec<u64>, _>>()?;
         let type_id = cursor.u32(&field("type"))?;
-        let kind = GgmlType::from_id(type_id).ok_or_else(|| bad("type", type_id.to_string(), "a ggml type id"))?;
-        if dims.first().is_some_and(|&row| row % kind.block_elements() != 0) {
+        let kind = GgmlType::from_id(type_id)
+            .ok_or_else(|| bad("type", type_id.to_string(), "a ggml type id"))?;
+        if dims
+            .first()
+            .is_some_and(|&row| row % kind.block_elements() != 0)
+        {
             let found = format!("rows of {} {kind} elements", dims[0]);
-            return Err(bad("dims", found, &format!("whole blocks of {}", kind.block_elements())));
+            return Err(bad(
+                "dims",
+                found,
+                &format!("whole blocks of {}", kind.block_elements()),
+            ));
         }
         let offset = cursor.u64(&field("offset"))?;
-        infos.push(TensorInfo { name, dims, kind, offset, at });
+        infos.push(TensorInfo {
+            name,
+            dims,
+            kind,
+            offset,
+            at,
+        });
     }
     Ok(infos)
 }
@@ -228,35 +292,68 @@ fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorIn
 /// Checks each tensor's size and offset (exactly where llama.cpp's writer
 /// puts it: after the previous tensor, padded to the alignment) and makes
 /// its window.
-fn place_tensors(mapped: &Arc<MappedFile>, infos: Vec<TensorInfo>, data_start: u64, alignment: u64) -> Result<Vec<GgufTensor>, FormatError> {
+fn place_tensors(
+    mapped: &Arc<MappedFile>,
+    infos: Vec<TensorInfo>,
+    data_start: u64,
+    alignment: u64,
+) -> Result<Vec<GgufTensor>, FormatError> {
     let file_length = mapped.bytes().len() as u64;
     let mut expected_offset = 0u64;
     let mut tensors = Vec::with_capacity(infos.len());
     for (index, info) in infos.into_iter().enumerate() {
         let field = |name: &str| format!("tensor[{index}].{name}");
-        let elements = info.dims.iter().try_fold(1u64, |count, &dim| count.checked_mul(dim));
+        let elements = info
+            .dims
+            .iter()
+            .try_fold(1u64, |count, &dim| count.checked_mul(dim));
         let size = elements.and_then(|count| info.kind.storage_bytes(count));
         let Some(size) = size else {
-            return Err(invalid(field("dims"), format!("{:?}", info.dims), "a size that fits in u64").with_key(&info.name).at(info.at));
+            return Err(invalid(
+                field("dims"),
+                format!("{:?}", info.dims),
+                "a size that fits in u64",
+            )
+            .with_key(&info.name)
+            .at(info.at));
         };
         if info.offset != expected_offset {
             let found = format!("offset {}", info.offset);
-            let expected = format!("offset {expected_offset} (after the previous tensor, aligned to {alignment})");
-            return Err(invalid(field("offset"), found, &expected).with_key(&info.name).at(info.at));
+            let expected = format!(
+                "offset {expected_offset} (after the previous tensor, aligned to {alignment})"
+            );
+            return Err(invalid(field("offset"), found, &expected)
+                .with_key(&info.name)
+                .at(info.at));
         }
         let start = data_start.checked_add(info.offset);
         let end = start.and_then(|start| start.checked_add(size));
-        let window = start.zip(end).filter(|&(_, end)| end <= file_length).and_then(|(start, _)| mapped.window(start, size));
+        let window = start
+            .zip(end)
+            .filter(|&(_, end)| end <= file_length)
+            .and_then(|(start, _)| mapped.window(start, size));
         let Some(window) = window else {
             let need = end.unwrap_or(u64::MAX);
-            let kind = FormatErrorKind::Truncated { need, have: file_length };
+            let kind = FormatErrorKind::Truncated {
+                need,
+                have: file_length,
+            };
             return Err(error(field("data"), kind).with_key(&info.name));
         };
         expected_offset = (info.offset + size)
             .checked_next_multiple_of(alignment)
-            .ok_or_else(|| invalid(field("offset"), "a data section past u64::MAX", "a file that fits"))?;
+            .ok_or_else(|| {
+                invalid(
+                    field("offset"),
+                    "a data section past u64::MAX",
+                    "a file that fits",
+                )
+            })?;
         let shape: Vec<u64> = info.dims.iter().rev().copied().collect();
-        let element = info.kind.element_type().unwrap_or(crate::tensor::ElementType::F32);
+        let element = info
+            .kind
+            .element_type()
+            .unwrap_or(crate::tensor::ElementType::F32);
         let encoding = match info.kind.element_type() {
             Some(plain) => TensorEncoding::Dense(plain),
             None => TensorEncoding::Ggml(info.kind),

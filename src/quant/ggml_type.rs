@@ -121,7 +121,10 @@ const TABLE: [(GgmlType, u32, u64, u64, &str); 34] = [
 
 impl GgmlType {
     fn row(self) -> &'static (GgmlType, u32, u64, u64, &'static str) {
-        TABLE.iter().find(|row| row.0 == self).expect("every type has a row")
+        TABLE
+            .iter()
+            .find(|row| row.0 == self)
+            .expect("every type has a row")
     }
 
     /// Looks a type up by its id; `None` for unknown or removed ids.
@@ -196,7 +199,10 @@ mod tests {
     #[test]
     fn sizes_follow_blocks() {
         assert_eq!(GgmlType::Q4_K.storage_bytes(512), Some(288));
-        assert_eq!(GgmlType::Q4_1.storage_bytes(576 * 1536), Some(576 / 32 * 20 * 1536));
+        assert_eq!(
+            GgmlType::Q4_1.storage_bytes(576 * 1536),
+            Some(576 / 32 * 20 * 1536)
+        );
         assert_eq!(GgmlType::Q8_0.storage_bytes(33), None);
         assert_eq!(GgmlType::F32.storage_bytes(u64::MAX), None);
     }

@@ -60,10 +60,14 @@ impl<'data> Cursor<'data> {
         let at = self.position();
         let length = self.u64(field)?;
         if length > self.remaining() {
-            let found = format!("a {length}-byte string with {} bytes left", self.remaining());
+            let found = format!(
+                "a {length}-byte string with {} bytes left",
+                self.remaining()
+            );
             return Err(invalid(field, found, "a string inside the file").at(at));
         }
         let bytes = self.take(field, length)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| invalid(field, "bytes that are not UTF-8", "UTF-8").at(at))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| invalid(field, "bytes that are not UTF-8", "UTF-8").at(at))
     }
 }

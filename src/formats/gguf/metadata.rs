@@ -113,7 +113,12 @@ fn minimum_size(value_type: u32) -> u64 {
 }
 
 /// Reads one value of `value_type` for `key`.
-pub(super) fn read_value(cursor: &mut Cursor<'_>, key: &str, value_type: u32, depth: usize) -> Result<MetadataValue, FormatError> {
+pub(super) fn read_value(
+    cursor: &mut Cursor<'_>,
+    key: &str,
+    value_type: u32,
+    depth: usize,
+) -> Result<MetadataValue, FormatError> {
     let field = "metadata value";
     let bad = |found: String, expected: &str| invalid(field, found, expected).with_key(key);
     Ok(match value_type {
@@ -134,13 +139,27 @@ pub(super) fn read_value(cursor: &mut Cursor<'_>, key: &str, value_type: u32, de
         10 => MetadataValue::U64(cursor.u64(field)?),
         11 => MetadataValue::I64(cursor.u64(field)? as i64),
         12 => MetadataValue::F64(f64::from_bits(cursor.u64(field)?)),
-        other => return Err(bad(format!("value type {other}"), "a GGUF value type 0 to 12")),
+        other => {
+            return Err(bad(
+                format!("value type {other}"),
+                "a GGUF value type 0 to 12",
+            ));
+        }
     })
 }
 
-fn read_array(cursor: &mut Cursor<'_>, key: &str, depth: usize) -> Result<MetadataValue, FormatError> {
+fn read_array(
+    cursor: &mut Cursor<'_>,
+    key: &str,
+    depth: usize,
+) -> Result<MetadataValue, FormatError> {
     if depth >= MAX_NESTING {
-        return Err(invalid("metadata value", format!("arrays nested {} deep", depth + 1), "at most 8 levels").with_key(key));
+        return Err(invalid(
+            "metadata value",
+            format!("arrays nested {} deep", depth + 1),
+            "at most 8 levels",
+        )
+        .with_key(key));
     }
     let element_type = cursor.u32("array type")?;
     let count = cursor.u64("array length")?;
@@ -149,7 +168,10 @@ fn read_array(cursor: &mut Cursor<'_>, key: &str, depth: usize) -> Result<Metada
         return Err(invalid("array type", element_type, "a GGUF value type 0 to 12").with_key(key));
     }
     // Never allocate for a count the remaining bytes cannot hold.
-    if count.checked_mul(minimum).is_none_or(|bytes| bytes > cursor.remaining()) {
+    if count
+        .checked_mul(minimum)
+        .is_none_or(|bytes| bytes > cursor.remaining())
+    {
         let found = format!("{count} elements with {} bytes left", cursor.remaining());
         return Err(invalid("array length", found, "an array inside the file").with_key(key));
     }
