@@ -31,9 +31,9 @@ enum Command {
     Print(print::PrintArgs),
     /// Compile an MLIR text or bytecode file to a .vmfb in-process.
     Compile(compile::CompileArgs),
-    /// List the tensors of an .irpa archive or a safetensors checkpoint.
+    /// List the tensors of an .irpa archive, a GGUF file or a safetensors checkpoint.
     Inspect(inspect::InspectArgs),
-    /// Write every tensor of safetensors checkpoints to one .irpa.
+    /// Write every tensor of GGUF or safetensors files to one .irpa.
     Pack(pack::PackArgs),
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use irex::formats::gguf::{Gguf, MetadataValue};
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
 use irex::formats::safetensors::Safetensors;
 use irex::tensor::MappedFile;
@@ -19,21 +20,63 @@ pub struct InspectArgs {
 
 /// Runs `irex inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let text = if is_irpa(&args.input) {
-        list_irpa(&args.input)?
-    } else {
-        list_safetensors(&args.input)?
+    let text = match magic(&args.input) {
+        Some(magic) if &magic == b"IRPA" => list_irpa(&args.input)?,
+        Some(magic) if &magic == b"GGUF" => list_gguf(&args.input)?,
+        _ => list_safetensors(&args.input)?,
     };
     print!("{text}");
     Ok(())
 }
 
-fn is_irpa(path: &Path) -> bool {
+/// Returns the first four bytes of a regular file.
+fn magic(path: &Path) -> Option<[u8; 4]> {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut file| file.read_exact(&mut magic))
-        .is_ok_and(|()| &magic == b"IRPA")
+    let mut file = std::fs::File::open(path).ok()?;
+    file.read_exact(&mut magic).ok().map(|()| magic)
+}
+
+fn list_gguf(path: &Path) -> anyhow::Result<String> {
+    // SAFETY: irex documents that its inputs must not change while it runs.
+    let gguf = unsafe { Gguf::open(path) }?;
+    let mut text = format!(
+        "GGUF v{}, {} metadata keys, alignment {}\n",
+        gguf.version,
+        gguf.metadata.len(),
+        gguf.alignment
+    );
+    for (key, value) in &gguf.metadata {
+        let shown = match value {
+            MetadataValue::String(text) => {
+                format!("{:?}", text.chars().take(80).collect::<String>())
+            }
+            MetadataValue::Array(values) => format!("[{} values]", values.len()),
+            other => format!("{other:?}"),
+        };
+        writeln!(text, "  {key} = {shown}")?;
+    }
+    writeln!(
+        text,
+        "{:<8} {:<20} {:>12} {:>12}  name",
+        "type", "shape", "offset", "bytes"
+    )?;
+    for tensor in &gguf.tensors {
+        let window = tensor
+            .buffer
+            .mapped_window()
+            .expect("GGUF tensors are mapped");
+        let shape = format!("{:?}", tensor.spec.shape);
+        writeln!(
+            text,
+            "{:<8} {shape:<20} {:>12} {:>12}  {}",
+            tensor.kind.name(),
+            window.offset(),
+            window.len(),
+            tensor.spec.name
+        )?;
+    }
+    Ok(text)
 }
 
 fn list_irpa(path: &Path) -> anyhow::Result<String> {

@@ -7,7 +7,7 @@ use clap::Args;
 /// Arguments of `irex pack`.
 #[derive(Args)]
 pub struct PackArgs {
-    /// safetensors files, shard indexes or folders holding either.
+    /// GGUF files, safetensors files, shard indexes or folders holding either.
     #[arg(required = true)]
     sources: Vec<PathBuf>,
     /// The archive to write.
