@@ -1,8 +1,11 @@
 //! ggml's tensor types: block layouts (elements per block, bytes per block)
-//! as `ggml.h` and the `gguf` package define them.
+//! as `ggml.h` and the `gguf` package define them, and reference
+//! dequantizers bit-exact to the `gguf` package.
 //!
 //! Architecture Invariant: nothing in this module touches MLIR or IREE.
 
+mod dequant;
 mod ggml_type;
 
+pub use dequant::{DequantError, dequantize, f16_to_f32};
 pub use ggml_type::GgmlType;

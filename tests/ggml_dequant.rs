@@ -1,0 +1,63 @@
+//! irex's reference dequantizers against the `gguf` package's, bit for bit,
+//! on the committed fixture `scripts/make-fixtures` regenerates
+//! (`gguf.quants.quantize` output where the package can quantize, seeded
+//! random blocks for every format).
+
+use std::path::Path;
+
+use irex::quant::{GgmlType, dequantize};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Format {
+    blocks: String,
+    values: String,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    formats: std::collections::BTreeMap<String, Format>,
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn kind(name: &str) -> GgmlType {
+    (0..64)
+        .filter_map(GgmlType::from_id)
+        .find(|kind| kind.name() == name)
+        .unwrap()
+}
+
+#[test]
+fn every_format_matches_the_gguf_package_bit_for_bit() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ggml_blocks.json");
+    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        fixture.formats.len(),
+        13,
+        "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K"
+    );
+    for (name, format) in &fixture.formats {
+        let blocks = hex(&format.blocks);
+        let expected: Vec<u32> = hex(&format.values)
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let mut values = Vec::new();
+        dequantize(kind(name), &blocks, &mut values).unwrap();
+        assert_eq!(values.len(), expected.len(), "{name}");
+        for (index, (got, want)) in values.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                got.to_bits(),
+                *want,
+                "{name} element {index}: {got} vs {}",
+                f32::from_bits(*want)
+            );
+        }
+    }
+}
