@@ -4,6 +4,7 @@ mod compile;
 mod embed;
 mod export;
 mod inspect;
+mod logits;
 mod pack;
 mod print;
 
@@ -27,6 +28,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Embed sentences with a model folder written by `irex export`.
     Embed(embed::EmbedArgs),
+    /// Logits at every position of a token sequence, with an exported llama model.
+    Logits(logits::LogitsArgs),
     /// Print an MLIR text or bytecode file as text.
     Print(print::PrintArgs),
     /// Compile an MLIR text or bytecode file to a .vmfb in-process.
@@ -43,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Export(args) => export::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::Logits(args) => logits::run(args),
         Command::Print(args) => print::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),

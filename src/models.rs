@@ -2,4 +2,5 @@
 //! models (BERT from safetensors, llama from GGUF) join them here.
 
 pub mod bert;
+pub mod llama;
 pub mod tutorial;

@@ -12,6 +12,7 @@ use irex::hlo::{
 use irex::iree::{CompileOptions, compile_module};
 use irex::melior::ir::operation::OperationLike;
 use irex::models::bert::{self, ExportOptions};
+use irex::models::llama;
 use irex::models::tutorial::{Example, SCOPE};
 
 /// Which MLIR form to write.
@@ -28,8 +29,8 @@ pub enum Emit {
 /// Arguments of `irex export`.
 #[derive(Args)]
 pub struct ExportArgs {
-    /// A model folder (sentence-transformers BERT with model.safetensors);
-    /// -o is then the output folder.
+    /// A model: a llama GGUF file, or a sentence-transformers BERT folder
+    /// (model.safetensors); -o is then the output folder.
     #[arg(required_unless_present = "example", conflicts_with = "example")]
     model: Option<PathBuf>,
     /// A built-in example graph instead: affine, linear, uniform-linear, mismatched-add.
@@ -39,9 +40,12 @@ pub struct ExportArgs {
     /// that size up). Default: inline for examples, external for models.
     #[arg(long)]
     policy: Option<ConstantMaterializationPolicy>,
-    /// Sequence length of a model's functions.
+    /// Sequence length of a model's functions (BERT).
     #[arg(long, default_value_t = 128)]
     seq_len: u64,
+    /// Fixed length of `prefill` (GGUF llama models).
+    #[arg(long, default_value_t = 64)]
+    max_seq_len: u64,
     /// Batch size of a model's functions.
     #[arg(long, default_value_t = 1)]
     batch: u64,
@@ -86,6 +90,7 @@ fn parse_example(name: &str) -> Result<Example, String> {
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     match (&args.example, &args.model) {
         (Some(example), _) => export_example(*example, &args),
+        (None, Some(model)) if irex::pack::is_gguf(model) => export_llama(model, &args),
         (None, Some(model)) => export_model(model, &args),
         (None, None) => bail!("name a model folder or --example"),
     }
@@ -135,6 +140,49 @@ fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
     {
         eprintln!("irex: wrote {}", args.output.join(file).display());
     }
+    Ok(())
+}
+
+fn selection(args: &ExportArgs) -> ArtifactSelection {
+    let emit = args.emit.unwrap_or(Emit::Bytecode);
+    ArtifactSelection {
+        text: matches!(emit, Emit::Text | Emit::Both),
+        bytecode: matches!(emit, Emit::Bytecode | Emit::Both),
+        vmfb: !args.no_compile,
+        locations: args.locations,
+    }
+}
+
+fn report(manifest: &irex::manifest::Manifest, out: &Path) {
+    for file in [
+        &manifest.mlir_text,
+        &manifest.mlir_bytecode,
+        &manifest.parameters,
+        &manifest.module,
+        &manifest.tokenizer,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        eprintln!("irex: wrote {}", out.join(file).display());
+    }
+}
+
+fn export_llama(path: &Path, args: &ExportArgs) -> anyhow::Result<()> {
+    let options = llama::LlamaExportOptions {
+        max_sequence_length: args.max_seq_len,
+        compile: compile_options(args),
+        selection: selection(args),
+    };
+    eprintln!(
+        "irex: exporting `{}` to `{}`",
+        path.display(),
+        args.output.display()
+    );
+    // SAFETY: irex documents that its inputs must not change while it runs.
+    let manifest = unsafe { llama::export(path, &args.output, &options) }
+        .with_context(|| format!("exporting `{}`", path.display()))?;
+    report(&manifest, &args.output);
     Ok(())
 }
 

@@ -203,6 +203,40 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.elementwise("stablehlo.tanh", location, &[operand])
     }
 
+    /// `stablehlo.logistic`: elementwise 1 / (1 + e^-x).
+    pub fn logistic(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.logistic", location, &[operand])
+    }
+
+    /// `stablehlo.constant` holding computed f32 `values` (tables such as
+    /// rotary frequencies, not weights), from their raw bytes.
+    pub fn constant_f32(
+        &mut self,
+        location: &str,
+        shape: &[u64],
+        values: &[f32],
+    ) -> Result<ValueId, HloError> {
+        let result_type = TensorType::new(shape, ElementType::F32);
+        let expected: u64 = shape.iter().product();
+        if expected != values.len() as u64 {
+            let message = format!("{} values for {result_type}", values.len());
+            return Err(shape_error("stablehlo.constant", location, message));
+        }
+        let bytes: Vec<u8> = values
+            .iter()
+            .flat_map(|value| value.to_le_bytes())
+            .collect();
+        let attribute =
+            DenseElementsAttribute::raw_buffer(result_type.to_mlir(self.context()), &bytes);
+        self.build(
+            "stablehlo.constant",
+            location,
+            &[],
+            &[("value", attribute.into())],
+            result_type,
+        )
+    }
+
     /// `chlo.erf`: elementwise error function (StableHLO has none; IREE
     /// lowers CHLO's to a polynomial accurate to f32 rounding).
     pub fn erf(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {

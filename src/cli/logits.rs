@@ -1,0 +1,56 @@
+//! `irex logits`: next-token logits at every position of a token sequence,
+//! from a llama model exported by `irex export MODEL.gguf`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use irex::formats::npy::NpyArray;
+use irex::models::llama;
+
+/// Arguments of `irex logits`.
+#[derive(Args)]
+pub struct LogitsArgs {
+    /// A folder written by `irex export MODEL.gguf -o FOLDER`.
+    model: PathBuf,
+    /// Token ids, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "prompt",
+        conflicts_with = "prompt"
+    )]
+    tokens: Vec<u32>,
+    /// Text to tokenize with the model's own tokenizer instead.
+    #[arg(long)]
+    prompt: Option<String>,
+    /// Write all logits as a [positions, vocabulary] f32 .npy.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+/// Runs `irex logits`: prints, per position, the top 5 (token, logit).
+pub fn run(args: LogitsArgs) -> anyhow::Result<()> {
+    let tokens = match &args.prompt {
+        Some(prompt) => llama::tokenize(&args.model, prompt)?,
+        None => args.tokens.clone(),
+    };
+    eprintln!("irex: tokens {tokens:?}");
+    let logits = llama::logits(&args.model, &tokens)
+        .with_context(|| format!("running `{}`", args.model.display()))?;
+    for (position, row) in logits.iter().enumerate() {
+        let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = ranked
+            .iter()
+            .take(5)
+            .map(|(token, logit)| format!("{token}:{logit:.4}"))
+            .collect();
+        println!("{position}: {}", top.join(" "));
+    }
+    if let Some(path) = &args.output {
+        let width = logits.first().map_or(0, Vec::len) as u64;
+        NpyArray::from_f32(&[logits.len() as u64, width], &logits.concat()).write(path)?;
+    }
+    Ok(())
+}

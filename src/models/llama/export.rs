@@ -1,0 +1,162 @@
+//! Exporting a llama GGUF (module, `.irpa`, `.vmfb`, manifest) and computing
+//! logits with the result through IREE's runtime.
+
+use std::path::{Path, PathBuf};
+
+use super::{LlamaModel, PREFILL_FUNCTION, build_prefill};
+use crate::export::{ArtifactSelection, write_artifacts};
+use crate::formats::npy::NpyArray;
+use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
+use crate::iree::CompileOptions;
+use crate::iree::tools::{RunRequest, run_module};
+use crate::manifest::{FunctionSignature, Manifest, TensorSignature};
+
+/// The kind recorded in manifests of llama exports.
+pub const MODEL_KIND: &str = "llama-causal-lm";
+/// The parameter scope of exported models.
+pub const SCOPE: &str = "model";
+
+/// How to export a llama model.
+#[derive(Clone, Debug)]
+pub struct LlamaExportOptions {
+    /// Fixed sequence length of `prefill`.
+    pub max_sequence_length: u64,
+    /// Target and compiler flags.
+    pub compile: CompileOptions,
+    /// Which files to write.
+    pub selection: ArtifactSelection,
+}
+
+impl Default for LlamaExportOptions {
+    fn default() -> Self {
+        Self {
+            max_sequence_length: 64,
+            compile: CompileOptions::default(),
+            selection: ArtifactSelection::default(),
+        }
+    }
+}
+
+/// Exports the llama GGUF at `path` into `out`.
+///
+/// # Safety
+///
+/// The file is memory-mapped: it must not change during the export.
+pub unsafe fn export(
+    path: &Path,
+    out: &Path,
+    options: &LlamaExportOptions,
+) -> crate::Result<Manifest> {
+    // SAFETY: forwarded to the caller.
+    let model = unsafe { LlamaModel::open(path) }?;
+    let session = options.compile.session()?;
+    let context = session.context()?;
+    let mut module = ModuleBuilder::new(
+        context,
+        "llama",
+        ConstantMaterializationPolicy::ExternalAlways,
+        SCOPE,
+    );
+    build_prefill(&mut module, &model, options.max_sequence_length)?;
+    let converted = module.finish()?;
+    let artifacts = write_artifacts(&session, &converted, out, "model", options.selection)?;
+    let tokenizer = super::tokenizer_json(&model.gguf, path)?;
+    let tokenizer_path = out.join("tokenizer.json");
+    crate::output::write_atomically(&tokenizer_path, tokenizer.to_string().as_bytes()).map_err(
+        |source| crate::Error::Io {
+            what: "writing",
+            path: tokenizer_path.display().to_string(),
+            source,
+        },
+    )?;
+    let name = |path: &Option<PathBuf>| {
+        path.as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let sequence = options.max_sequence_length;
+    let manifest = Manifest {
+        irex_version: env!("CARGO_PKG_VERSION").into(),
+        model_kind: MODEL_KIND.into(),
+        source: path.display().to_string(),
+        functions: vec![FunctionSignature {
+            name: PREFILL_FUNCTION.into(),
+            inputs: vec![TensorSignature {
+                name: "tokens".into(),
+                r#type: format!("tensor<1x{sequence}xi32>"),
+            }],
+            outputs: vec![TensorSignature {
+                name: "logits".into(),
+                r#type: format!("tensor<1x{sequence}x{}xf32>", model.config.vocabulary),
+            }],
+        }],
+        parameter_scope: SCOPE.into(),
+        parameters: name(&artifacts.irpa),
+        module: name(&artifacts.vmfb),
+        mlir_text: name(&artifacts.text),
+        mlir_bytecode: name(&artifacts.bytecode),
+        target: options.compile.target.clone(),
+        device: options.compile.runtime_device().into(),
+        batch: 1,
+        sequence_length: sequence,
+        tokenizer: Some("tokenizer.json".into()),
+    };
+    manifest.write(out)?;
+    Ok(manifest)
+}
+
+/// Tokenizes `text` with the tokenizer the export wrote (no special tokens added).
+pub fn tokenize(out: &Path, text: &str) -> crate::Result<Vec<u32>> {
+    let path = out.join("tokenizer.json");
+    let invalid = |message: String| crate::Error::Io {
+        what: "tokenizing with",
+        path: path.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+    };
+    let tokenizer =
+        tokenizers::Tokenizer::from_file(&path).map_err(|error| invalid(error.to_string()))?;
+    let encoding = tokenizer
+        .encode(text, false)
+        .map_err(|error| invalid(error.to_string()))?;
+    Ok(encoding.get_ids().to_vec())
+}
+
+/// Returns the logits at each of `tokens`' positions, from the model
+/// exported to `out` (the prompt is padded to the fixed length; the causal
+/// mask keeps the padding from changing earlier positions).
+pub fn logits(out: &Path, tokens: &[u32]) -> crate::Result<Vec<Vec<f32>>> {
+    let manifest = Manifest::read(out)?;
+    let length = manifest.sequence_length as usize;
+    if tokens.is_empty() || tokens.len() > length {
+        let message = format!("{} tokens; the export takes 1 to {length}", tokens.len());
+        return Err(crate::Error::Io {
+            what: "running",
+            path: out.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+        });
+    }
+    let mut padded: Vec<i32> = tokens.iter().map(|&token| token as i32).collect();
+    padded.resize(length, 0);
+    let module = out.join(manifest.module.as_deref().unwrap_or("model.vmfb"));
+    let parameters: Vec<(String, PathBuf)> = manifest
+        .parameters
+        .iter()
+        .map(|file| (manifest.parameter_scope.clone(), out.join(file)))
+        .collect();
+    let inputs = [NpyArray::from_i32(&[1, length as u64], &padded)];
+    let outputs = run_module(&RunRequest {
+        module: &module,
+        function: PREFILL_FUNCTION,
+        inputs: &inputs,
+        result_count: 1,
+        parameters: &parameters,
+        device: &manifest.device,
+    })?;
+    let values = outputs[0].to_f32().unwrap_or_default();
+    let vocabulary = values.len() / length;
+    Ok(values
+        .chunks(vocabulary)
+        .take(tokens.len())
+        .map(<[f32]>::to_vec)
+        .collect())
+}

@@ -1,0 +1,399 @@
+//! The llama decoder as llama.cpp computes it for llama-architecture GGUFs:
+//! token embedding, per block RMSNorm → grouped-query attention with
+//! rotary embeddings on adjacent pairs (llama.cpp's "normal" rope; the GGUF
+//! converter permuted the Q/K rows for it) and a causal mask → residual →
+//! RMSNorm → SwiGLU feed-forward → residual; then RMSNorm and the output
+//! projection (tied to the token embedding when `output.weight` is absent).
+//!
+//! Weights are dequantized to f32 at export (`dequant` mode): exact to the
+//! reference dequantizers, four bytes a weight.
+
+use super::LlamaModel;
+use crate::hlo::{
+    Comparison, DotDimensions, FunctionBuilder, HloError, ModuleBuilder, Reduction, TensorType,
+    ValueId,
+};
+use crate::models::bert::ModelError;
+use crate::quant::dequantize;
+use crate::tensor::{BufferHandle, ElementType, TensorSpec};
+
+/// `prefill(tokens: tensor<1xSEQxi32>) -> tensor<1xSEQxVOCABxf32>`: logits at every position.
+pub const PREFILL_FUNCTION: &str = "prefill";
+
+/// Builds `prefill` for a fixed sequence length.
+pub fn build_prefill(
+    module: &mut ModuleBuilder<'_>,
+    model: &LlamaModel,
+    sequence: u64,
+) -> crate::Result<()> {
+    if sequence == 0 || sequence > model.config.context {
+        return Err(ModelError::Config {
+            path: "llama.context_length".into(),
+            message: format!(
+                "sequence length {sequence} must be in 1..={}",
+                model.config.context
+            ),
+        }
+        .into());
+    }
+    let tokens = TensorType::new(&[1, sequence], ElementType::I32);
+    let mut function = module.function(PREFILL_FUNCTION, &[tokens])?;
+    let mut decoder = Decoder {
+        f: &mut function,
+        model,
+        sequence,
+    };
+    let logits = decoder.run()?;
+    function.finish(&[logits])?;
+    Ok(())
+}
+
+struct Decoder<'b, 'm, 'c> {
+    f: &'b mut FunctionBuilder<'m, 'c>,
+    model: &'b LlamaModel,
+    sequence: u64,
+}
+
+impl Decoder<'_, '_, '_> {
+    fn run(&mut self) -> crate::Result<ValueId> {
+        let c = self.model.config.clone();
+        let tokens = self.f.argument(0);
+        let embedding = self.weight("token_embd.weight", &[c.vocabulary, c.embedding])?;
+        let mut x = self.f.gather_rows("token_embd", embedding, tokens)?;
+        let (cos, sin) = self.rotary_tables()?;
+        let mask = self.causal_mask()?;
+        for block in 0..c.blocks {
+            x = self.block(block, x, cos, sin, mask)?;
+        }
+        let x = self.rms_norm("output_norm", x)?;
+        let output = match self.model.gguf.tensor("output.weight") {
+            Some(_) => self.weight("output.weight", &[c.vocabulary, c.embedding])?,
+            None => embedding,
+        };
+        Ok(self
+            .f
+            .dot_general("output", x, output, &DotDimensions::contract(2, 1))?)
+    }
+
+    /// Returns a weight as an f32 value, dequantizing blocks at export.
+    fn weight(&mut self, name: &str, shape: &[u64]) -> crate::Result<ValueId> {
+        let tensor = self.model.tensor(name, shape)?;
+        if tensor.spec.encoding == crate::tensor::TensorEncoding::Dense(ElementType::F32) {
+            return Ok(self.f.weight(&tensor.spec, &tensor.buffer)?);
+        }
+        let mut values = Vec::new();
+        dequantize(tensor.kind, tensor.buffer.bytes(), &mut values).map_err(|error| {
+            ModelError::Weight {
+                name: name.into(),
+                message: error.to_string(),
+            }
+        })?;
+        let spec = TensorSpec::dense(name, shape, ElementType::F32);
+        Ok(self.f.weight(&spec, &BufferHandle::from_f32(&values))?)
+    }
+
+    fn scalar(&mut self, location: &str, value: f64, shape: &[u64]) -> Result<ValueId, HloError> {
+        self.f
+            .splat_constant(location, ElementType::F32, shape, value)
+    }
+
+    /// `x · Wᵀ` for a weight stored `[out, in]`.
+    fn linear(
+        &mut self,
+        name: &str,
+        x: ValueId,
+        outputs: u64,
+        inputs: u64,
+    ) -> crate::Result<ValueId> {
+        let weight = self.weight(&format!("{name}.weight"), &[outputs, inputs])?;
+        Ok(self
+            .f
+            .dot_general(name, x, weight, &DotDimensions::contract(2, 1))?)
+    }
+
+    /// `x · rsqrt(mean(x²) + ε) · w` over the last dimension.
+    fn rms_norm(&mut self, name: &str, x: ValueId) -> crate::Result<ValueId> {
+        let width = self.model.config.embedding;
+        let shape = self.f.type_of(x).shape.clone();
+        let weight = self.weight(&format!("{name}.weight"), &[width])?;
+        let squares = self.f.multiply(&format!("{name}.square"), x, x)?;
+        let sum = self
+            .f
+            .reduce_last_keep(&format!("{name}.sum"), squares, Reduction::Sum)?;
+        let count = self.scalar(&format!("{name}.width"), width as f64, &shape)?;
+        let mean = self.f.divide(&format!("{name}.mean"), sum, count)?;
+        let epsilon = self.scalar(
+            &format!("{name}.epsilon"),
+            self.model.config.rms_epsilon,
+            &shape,
+        )?;
+        let shifted = self.f.add(&format!("{name}.mean_eps"), mean, epsilon)?;
+        let inverse = self.f.rsqrt(&format!("{name}.rsqrt"), shifted)?;
+        let normalized = self.f.multiply(&format!("{name}.normalize"), x, inverse)?;
+        let weight = self
+            .f
+            .broadcast_in_dim(&format!("{name}.weight"), weight, &shape, &[2])?;
+        Ok(self.f.multiply(name, normalized, weight)?)
+    }
+
+    /// cos and sin of `position · base^(-2i/d)`, `[SEQ, d/2]`, computed in f64.
+    fn rotary_tables(&mut self) -> Result<(ValueId, ValueId), HloError> {
+        let c = &self.model.config;
+        let half = c.head_size() / 2;
+        let angle = |position: u64, i: u64| {
+            position as f64 * c.rope_base.powf(-2.0 * i as f64 / c.rope_dimensions as f64)
+        };
+        let mut cos = Vec::with_capacity((self.sequence * half) as usize);
+        let mut sin = Vec::with_capacity(cos.capacity());
+        for position in 0..self.sequence {
+            for i in 0..half {
+                cos.push(angle(position, i).cos() as f32);
+                sin.push(angle(position, i).sin() as f32);
+            }
+        }
+        let shape = [self.sequence, half];
+        Ok((
+            self.f.constant_f32("rope.cos", &shape, &cos)?,
+            self.f.constant_f32("rope.sin", &shape, &sin)?,
+        ))
+    }
+
+    /// 0 where key ≤ query, -∞ above the diagonal, `[SEQ, SEQ]`.
+    fn causal_mask(&mut self) -> Result<ValueId, HloError> {
+        let shape = [self.sequence, self.sequence];
+        let rows = self.f.iota("mask.query", ElementType::I32, &shape, 0)?;
+        let columns = self.f.iota("mask.key", ElementType::I32, &shape, 1)?;
+        let allowed = self
+            .f
+            .compare("mask.causal", columns, rows, Comparison::Le)?;
+        let zero = self.scalar("mask.zero", 0.0, &shape)?;
+        let blocked = self.scalar("mask.blocked", f64::NEG_INFINITY, &shape)?;
+        self.f.select("mask", allowed, zero, blocked)
+    }
+
+    /// Rotates adjacent pairs `(x[2i], x[2i+1])` of every head of `[1, SEQ, heads, d]`.
+    fn rope(
+        &mut self,
+        name: &str,
+        x: ValueId,
+        heads: u64,
+        cos: ValueId,
+        sin: ValueId,
+    ) -> Result<ValueId, HloError> {
+        let (sequence, head) = (self.sequence, self.model.config.head_size());
+        let half = head / 2;
+        let pairs = self
+            .f
+            .reshape(&format!("{name}.pairs"), x, &[1, sequence, heads, half, 2])?;
+        let part = |f: &mut FunctionBuilder<'_, '_>,
+                    index: u64,
+                    label: &str|
+         -> Result<ValueId, HloError> {
+            let sliced = f.slice(
+                &format!("{name}.{label}"),
+                pairs,
+                &[0, 0, 0, 0, index],
+                &[1, sequence, heads, half, index + 1],
+            )?;
+            f.reshape(
+                &format!("{name}.{label}.flat"),
+                sliced,
+                &[1, sequence, heads, half],
+            )
+        };
+        let (even, odd) = (part(self.f, 0, "even")?, part(self.f, 1, "odd")?);
+        let shape = [1, sequence, heads, half];
+        let cos = self
+            .f
+            .broadcast_in_dim(&format!("{name}.cos"), cos, &shape, &[1, 3])?;
+        let sin = self
+            .f
+            .broadcast_in_dim(&format!("{name}.sin"), sin, &shape, &[1, 3])?;
+        let even_cos = self.f.multiply(&format!("{name}.even_cos"), even, cos)?;
+        let odd_sin = self.f.multiply(&format!("{name}.odd_sin"), odd, sin)?;
+        let even_sin = self.f.multiply(&format!("{name}.even_sin"), even, sin)?;
+        let odd_cos = self.f.multiply(&format!("{name}.odd_cos"), odd, cos)?;
+        let first = self
+            .f
+            .subtract(&format!("{name}.first"), even_cos, odd_sin)?;
+        let second = self.f.add(&format!("{name}.second"), even_sin, odd_cos)?;
+        let first = self.f.reshape(
+            &format!("{name}.first.pair"),
+            first,
+            &[1, sequence, heads, half, 1],
+        )?;
+        let second = self.f.reshape(
+            &format!("{name}.second.pair"),
+            second,
+            &[1, sequence, heads, half, 1],
+        )?;
+        let joined = self
+            .f
+            .concatenate(&format!("{name}.join"), &[first, second], 4)?;
+        self.f.reshape(name, joined, &[1, sequence, heads, head])
+    }
+
+    /// `[1, SEQ, kv_heads·d]` to `[1, heads, SEQ, d]`, each kv head serving
+    /// `heads / kv_heads` query heads (query head h reads kv head h / group).
+    fn expand_kv(&mut self, name: &str, x: ValueId) -> Result<ValueId, HloError> {
+        let c = &self.model.config;
+        let (sequence, head, kv, heads) = (self.sequence, c.head_size(), c.kv_heads, c.heads);
+        let transposed = self
+            .f
+            .transpose(&format!("{name}.heads"), x, &[0, 2, 1, 3])?;
+        let group = heads / kv;
+        let repeated = self.f.broadcast_in_dim(
+            &format!("{name}.repeat"),
+            transposed,
+            &[1, kv, group, sequence, head],
+            &[0, 1, 3, 4],
+        )?;
+        self.f.reshape(
+            &format!("{name}.groups"),
+            repeated,
+            &[1, heads, sequence, head],
+        )
+    }
+
+    fn attention(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        cos: ValueId,
+        sin: ValueId,
+        mask: ValueId,
+    ) -> crate::Result<ValueId> {
+        let c = self.model.config.clone();
+        let (sequence, head) = (self.sequence, c.head_size());
+        let kv_width = c.kv_heads * head;
+        let q = self.linear(&format!("{prefix}.attn_q"), x, c.embedding, c.embedding)?;
+        let k = self.linear(&format!("{prefix}.attn_k"), x, kv_width, c.embedding)?;
+        let v = self.linear(&format!("{prefix}.attn_v"), x, kv_width, c.embedding)?;
+        let q = self.f.reshape(
+            &format!("{prefix}.q.heads"),
+            q,
+            &[1, sequence, c.heads, head],
+        )?;
+        let k = self.f.reshape(
+            &format!("{prefix}.k.heads"),
+            k,
+            &[1, sequence, c.kv_heads, head],
+        )?;
+        let v = self.f.reshape(
+            &format!("{prefix}.v.heads"),
+            v,
+            &[1, sequence, c.kv_heads, head],
+        )?;
+        let q = self.rope(&format!("{prefix}.q.rope"), q, c.heads, cos, sin)?;
+        let k = self.rope(&format!("{prefix}.k.rope"), k, c.kv_heads, cos, sin)?;
+        let q = self
+            .f
+            .transpose(&format!("{prefix}.q.transpose"), q, &[0, 2, 1, 3])?;
+        let k = self.expand_kv(&format!("{prefix}.k"), k)?;
+        let v = self.expand_kv(&format!("{prefix}.v"), v)?;
+        let batched = |lhs, rhs| DotDimensions {
+            lhs_batch: vec![0, 1],
+            rhs_batch: vec![0, 1],
+            lhs_contract: vec![lhs],
+            rhs_contract: vec![rhs],
+        };
+        let scores = self
+            .f
+            .dot_general(&format!("{prefix}.scores"), q, k, &batched(3, 3))?;
+        let score_shape = [1, c.heads, sequence, sequence];
+        let scale = self.scalar(
+            &format!("{prefix}.scale"),
+            1.0 / (head as f64).sqrt(),
+            &score_shape,
+        )?;
+        let scores = self
+            .f
+            .multiply(&format!("{prefix}.scaled"), scores, scale)?;
+        let mask =
+            self.f
+                .broadcast_in_dim(&format!("{prefix}.mask"), mask, &score_shape, &[2, 3])?;
+        let scores = self.f.add(&format!("{prefix}.masked"), scores, mask)?;
+        let maximum =
+            self.f
+                .reduce_last_keep(&format!("{prefix}.softmax.max"), scores, Reduction::Max)?;
+        let shifted = self
+            .f
+            .subtract(&format!("{prefix}.softmax.shift"), scores, maximum)?;
+        let exponentials = self
+            .f
+            .exponential(&format!("{prefix}.softmax.exp"), shifted)?;
+        let sum = self.f.reduce_last_keep(
+            &format!("{prefix}.softmax.sum"),
+            exponentials,
+            Reduction::Sum,
+        )?;
+        let probabilities = self
+            .f
+            .divide(&format!("{prefix}.softmax"), exponentials, sum)?;
+        let context = self.f.dot_general(
+            &format!("{prefix}.context"),
+            probabilities,
+            v,
+            &batched(3, 2),
+        )?;
+        let context =
+            self.f
+                .transpose(&format!("{prefix}.context.merge"), context, &[0, 2, 1, 3])?;
+        let context = self.f.reshape(
+            &format!("{prefix}.context.flat"),
+            context,
+            &[1, sequence, c.embedding],
+        )?;
+        self.linear(
+            &format!("{prefix}.attn_output"),
+            context,
+            c.embedding,
+            c.embedding,
+        )
+    }
+
+    fn feed_forward(&mut self, prefix: &str, x: ValueId) -> crate::Result<ValueId> {
+        let c = self.model.config.clone();
+        let gate = self.linear(
+            &format!("{prefix}.ffn_gate"),
+            x,
+            c.feed_forward,
+            c.embedding,
+        )?;
+        let up = self.linear(&format!("{prefix}.ffn_up"), x, c.feed_forward, c.embedding)?;
+        let sigmoid = self
+            .f
+            .logistic(&format!("{prefix}.ffn_gate.sigmoid"), gate)?;
+        let silu = self
+            .f
+            .multiply(&format!("{prefix}.ffn_gate.silu"), gate, sigmoid)?;
+        let hidden = self.f.multiply(&format!("{prefix}.ffn_hidden"), silu, up)?;
+        self.linear(
+            &format!("{prefix}.ffn_down"),
+            hidden,
+            c.embedding,
+            c.feed_forward,
+        )
+    }
+
+    fn block(
+        &mut self,
+        block: u64,
+        x: ValueId,
+        cos: ValueId,
+        sin: ValueId,
+        mask: ValueId,
+    ) -> crate::Result<ValueId> {
+        let prefix = format!("blk.{block}");
+        let normed = self.rms_norm(&format!("{prefix}.attn_norm"), x)?;
+        let attended = self.attention(&prefix, normed, cos, sin, mask)?;
+        let x = self
+            .f
+            .add(&format!("{prefix}.attn_residual"), x, attended)?;
+        let normed = self.rms_norm(&format!("{prefix}.ffn_norm"), x)?;
+        let transformed = self.feed_forward(&prefix, normed)?;
+        Ok(self
+            .f
+            .add(&format!("{prefix}.ffn_residual"), x, transformed)?)
+    }
+}
