@@ -10,6 +10,7 @@
 //! the `.irpa` writer. Only short attribute and type strings that hold no
 //! weight (`#flow.parameter.named<...>`, `#stablehlo.dot<...>`) are parsed.
 
+mod dequant;
 mod emit;
 mod error;
 mod function;
@@ -20,6 +21,7 @@ mod policy;
 mod reduce;
 mod types;
 
+pub use dequant::PACKED_FORMATS;
 pub use emit::{PrintOptions, parse_module, print_module, write_bytecode, write_text};
 pub use error::HloError;
 pub use function::{FunctionBuilder, ValueId};

@@ -183,6 +183,75 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.elementwise("stablehlo.maximum", location, &[lhs, rhs])
     }
 
+    /// `stablehlo.and`: elementwise bitwise and (integers) or logical and.
+    pub fn and(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.and", location, &[lhs, rhs])
+    }
+
+    /// `stablehlo.or`: elementwise bitwise or.
+    pub fn or(&mut self, location: &str, lhs: ValueId, rhs: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.or", location, &[lhs, rhs])
+    }
+
+    /// `stablehlo.shift_left`: elementwise `lhs << rhs`.
+    pub fn shift_left(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.shift_left", location, &[lhs, rhs])
+    }
+
+    /// `stablehlo.shift_right_logical`: elementwise `lhs >> rhs`, zero-filling.
+    pub fn shift_right_logical(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.shift_right_logical", location, &[lhs, rhs])
+    }
+
+    /// `stablehlo.bitcast_convert` of the last dimension's bytes into wider
+    /// elements: `[..., n, k]` of a `w`-bit type becomes `[..., n]` of a
+    /// `k·w`-bit `element` (or the same shape for equal widths).
+    pub fn bitcast_convert(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        element: ElementType,
+    ) -> Result<ValueId, HloError> {
+        const OP: &str = "stablehlo.bitcast_convert";
+        let operand_type = self.type_of(operand).clone();
+        let (from, to) = (operand_type.element.bit_width(), element.bit_width());
+        let mut shape = operand_type.shape.clone();
+        if to > from {
+            if shape.last().copied() != Some(to / from) {
+                let message = format!(
+                    "{operand_type} does not end in {} × {} to make one {element}",
+                    to / from,
+                    operand_type.element
+                );
+                return Err(shape_error(OP, location, message));
+            }
+            shape.pop();
+        } else if to != from {
+            return Err(shape_error(
+                OP,
+                location,
+                format!("narrowing {operand_type} to {element} is not supported"),
+            ));
+        }
+        self.build(
+            OP,
+            location,
+            &[operand],
+            &[],
+            TensorType::new(&shape, element),
+        )
+    }
+
     /// `stablehlo.negate`: elementwise negation.
     pub fn negate(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.negate", location, &[operand])

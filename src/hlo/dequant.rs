@@ -1,0 +1,387 @@
+//! ggml blocks unpacked by StableHLO ops inside the module: the `.irpa`
+//! holds a weight's GGUF blocks byte for byte (as `tensor<ROWS x BLOCKS x
+//! BLOCK_BYTES x i8>`), and these ops turn them into f32 right before use —
+//! slices, `bitcast_convert` of the f16 scales, shifts and masks for the
+//! nibbles, high bits and packed 6-bit scales, `convert`, `multiply`,
+//! `add`. Each format computes the same f32 operations, in the same order,
+//! as [`crate::quant::dequantize`] (checked bit for bit through IREE's
+//! runtime by `tests/packed_dequant.rs`).
+
+use super::HloError;
+use super::function::{FunctionBuilder, ValueId};
+use crate::quant::GgmlType;
+use crate::tensor::ElementType;
+
+/// Block formats the module can unpack.
+pub const PACKED_FORMATS: [GgmlType; 8] = [
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+impl FunctionBuilder<'_, '_> {
+    fn bytes(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        start: u64,
+        end: u64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (mut from, mut to) = (vec![0; shape.len()], shape.clone());
+        *from.last_mut().unwrap() = start;
+        *to.last_mut().unwrap() = end;
+        self.slice(&format!("{location}.bytes{start}"), blocks, &from, &to)
+    }
+
+    /// The f16 field at byte `at` of every block, as f32 `[rows, blocks]`.
+    fn half_field(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        at: u64,
+    ) -> Result<ValueId, HloError> {
+        let field = self.bytes(location, blocks, at, at + 2)?;
+        let half =
+            self.bitcast_convert(&format!("{location}.f16_{at}"), field, ElementType::F16)?;
+        self.convert(&format!("{location}.f32_{at}"), half, ElementType::F32)
+    }
+
+    fn bytes_like(
+        &mut self,
+        location: &str,
+        like: ValueId,
+        value: i64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(like).shape.clone();
+        self.splat_constant(location, ElementType::I8, &shape, value as f64)
+    }
+
+    /// `(x >> shift) & mask` on bytes, zero-filling.
+    fn bits(
+        &mut self,
+        location: &str,
+        x: ValueId,
+        shift: i64,
+        mask: i64,
+    ) -> Result<ValueId, HloError> {
+        let shifted = if shift == 0 {
+            x
+        } else {
+            let amount = self.bytes_like(&format!("{location}.shift"), x, shift)?;
+            self.shift_right_logical(&format!("{location}.shr"), x, amount)?
+        };
+        let mask = self.bytes_like(&format!("{location}.mask"), x, mask)?;
+        self.and(location, shifted, mask)
+    }
+
+    /// Joins `parts` (each `[..., n]`) along a new axis before the last:
+    /// `[..., parts, n]`.
+    fn interleave(&mut self, location: &str, parts: &[ValueId]) -> Result<ValueId, HloError> {
+        let shape = self.type_of(parts[0]).shape.clone();
+        let (last, rank) = (*shape.last().unwrap(), shape.len());
+        let mut with_axis = shape[..rank - 1].to_vec();
+        with_axis.extend([1, last]);
+        let mut lifted = Vec::with_capacity(parts.len());
+        for (index, &part) in parts.iter().enumerate() {
+            lifted.push(self.reshape(&format!("{location}.lift{index}"), part, &with_axis)?);
+        }
+        self.concatenate(location, &lifted, rank as u64 - 1)
+    }
+
+    fn flatten_blocks(
+        &mut self,
+        location: &str,
+        x: ValueId,
+        rows: u64,
+        blocks: u64,
+        per_block: u64,
+    ) -> Result<ValueId, HloError> {
+        self.reshape(location, x, &[rows, blocks, per_block])
+    }
+
+    /// `scale` `[rows, blocks, groups]` repeated over `per_group` elements.
+    fn spread(
+        &mut self,
+        location: &str,
+        scale: ValueId,
+        per_group: u64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(scale).shape.clone();
+        let mut wide = shape.clone();
+        wide.push(per_group);
+        let broadcast =
+            self.broadcast_in_dim(&format!("{location}.spread"), scale, &wide, &[0, 1, 2])?;
+        self.reshape(
+            &format!("{location}.spread_flat"),
+            broadcast,
+            &[shape[0], shape[1], shape[2] * per_group],
+        )
+    }
+
+    /// The block scale `[rows, blocks]` repeated over each block's elements.
+    fn per_block(
+        &mut self,
+        location: &str,
+        value: ValueId,
+        elements: u64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(value).shape.clone();
+        self.broadcast_in_dim(location, value, &[shape[0], shape[1], elements], &[0, 1])
+    }
+
+    /// The 32 nibbles of 16 bytes: low nibbles, then high nibbles.
+    fn nibbles_32(&mut self, location: &str, qs: ValueId) -> Result<ValueId, HloError> {
+        let low = self.bits(&format!("{location}.low"), qs, 0, 0x0f)?;
+        let high = self.bits(&format!("{location}.high"), qs, 4, 0x0f)?;
+        self.concatenate(location, &[low, high], 2)
+    }
+
+    /// Bit `i` of the little-endian u32 in `bytes` `[rows, blocks, 4]`, for i in 0..32.
+    fn bit_per_element(
+        &mut self,
+        location: &str,
+        bytes: ValueId,
+        count: u64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(bytes).shape.clone();
+        let (rows, blocks, width) = (shape[0], shape[1], shape[2]);
+        let wide = [rows, blocks, width, 8];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.spread"), bytes, &wide, &[0, 1, 2])?;
+        let shifts = self.iota(&format!("{location}.bit"), ElementType::I8, &wide, 3)?;
+        let shifted = self.shift_right_logical(&format!("{location}.shr"), spread, shifts)?;
+        let one = self.bytes_like(&format!("{location}.one"), shifted, 1)?;
+        let bit = self.and(&format!("{location}.and"), shifted, one)?;
+        self.reshape(location, bit, &[rows, blocks, count])
+    }
+
+    fn to_f32(&mut self, location: &str, x: ValueId) -> Result<ValueId, HloError> {
+        self.convert(location, x, ElementType::F32)
+    }
+
+    /// Dequantizes `[rows, blocks, block_bytes]` i8 ggml blocks of `kind` to
+    /// f32 `[rows, blocks · block_elements]`.
+    pub fn dequantize_blocks(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        const OP: &str = "ggml dequantization";
+        let shape = self.type_of(blocks).shape.clone();
+        let expected = [kind.block_bytes()];
+        if shape.len() != 3
+            || shape[2..] != expected
+            || self.type_of(blocks).element != ElementType::I8
+        {
+            let message = format!(
+                "{} is not [rows, blocks, {}] i8 blocks",
+                self.type_of(blocks),
+                kind.block_bytes()
+            );
+            return Err(HloError::Shape {
+                op: OP,
+                location: location.into(),
+                message,
+            });
+        }
+        let (rows, count) = (shape[0], shape[1]);
+        let per_block = kind.block_elements();
+        let values = match kind {
+            GgmlType::Q8_0 => self.q8_0(location, blocks)?,
+            GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
+                self.q4_q5(location, blocks, kind)?
+            }
+            GgmlType::Q4_K | GgmlType::Q5_K => self.q4_k_q5_k(location, blocks, kind)?,
+            GgmlType::Q6_K => self.q6_k(location, blocks)?,
+            other => {
+                let message = format!(
+                    "{other} blocks cannot be unpacked in the module yet (packed formats: {PACKED_FORMATS:?})"
+                );
+                return Err(HloError::Shape {
+                    op: OP,
+                    location: location.into(),
+                    message,
+                });
+            }
+        };
+        self.reshape(location, values, &[rows, count * per_block])
+    }
+
+    fn q8_0(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+        let d = self.half_field(location, blocks, 0)?;
+        let qs = self.bytes(location, blocks, 2, 34)?;
+        let q = self.to_f32(&format!("{location}.q"), qs)?;
+        let d = self.per_block(&format!("{location}.d"), d, 32)?;
+        self.multiply(&format!("{location}.scaled"), q, d)
+    }
+
+    fn q4_q5(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let has_min = matches!(kind, GgmlType::Q4_1 | GgmlType::Q5_1);
+        let five_bit = matches!(kind, GgmlType::Q5_0 | GgmlType::Q5_1);
+        let mut at = 2;
+        let d = self.half_field(location, blocks, 0)?;
+        let m = if has_min {
+            at += 2;
+            Some(self.half_field(location, blocks, 2)?)
+        } else {
+            None
+        };
+        let high = if five_bit {
+            let bytes = self.bytes(location, blocks, at, at + 4)?;
+            at += 4;
+            Some(self.bit_per_element(&format!("{location}.qh"), bytes, 32)?)
+        } else {
+            None
+        };
+        let qs = self.bytes(location, blocks, at, at + 16)?;
+        let mut q = self.nibbles_32(&format!("{location}.qs"), qs)?;
+        if let Some(high) = high {
+            let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
+            let shifted = self.shift_left(&format!("{location}.qh.shl"), high, four)?;
+            q = self.or(&format!("{location}.q5"), q, shifted)?;
+        }
+        if !has_min {
+            let offset = self.bytes_like(
+                &format!("{location}.offset"),
+                q,
+                if five_bit { 16 } else { 8 },
+            )?;
+            q = self.subtract(&format!("{location}.centered"), q, offset)?;
+        }
+        let q = self.to_f32(&format!("{location}.q"), q)?;
+        let d = self.per_block(&format!("{location}.d"), d, 32)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), d, q)?;
+        match m {
+            Some(m) => {
+                let m = self.per_block(&format!("{location}.m"), m, 32)?;
+                self.add(&format!("{location}.shifted"), scaled, m)
+            }
+            None => Ok(scaled),
+        }
+    }
+
+    /// The eight 6-bit scales and mins of a `Q4_K`/`Q5_K` block's 12 bytes at 4.
+    fn k_scales_mins(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+    ) -> Result<(ValueId, ValueId), HloError> {
+        let d = self.bytes(location, blocks, 4, 8)?;
+        let m = self.bytes(location, blocks, 8, 12)?;
+        let md = self.bytes(location, blocks, 12, 16)?;
+        let scale_low = self.bits(&format!("{location}.sc_lo"), d, 0, 0x3f)?;
+        let scale_md = self.bits(&format!("{location}.sc_md"), md, 0, 0x0f)?;
+        let scale_d = self.bits(&format!("{location}.sc_d"), d, 2, 0x30)?;
+        let scale_high = self.or(&format!("{location}.sc_hi"), scale_md, scale_d)?;
+        let scales =
+            self.concatenate(&format!("{location}.scales"), &[scale_low, scale_high], 2)?;
+        let min_low = self.bits(&format!("{location}.mn_lo"), m, 0, 0x3f)?;
+        let min_md = self.bits(&format!("{location}.mn_md"), md, 4, 0x0f)?;
+        let min_m = self.bits(&format!("{location}.mn_m"), m, 2, 0x30)?;
+        let min_high = self.or(&format!("{location}.mn_hi"), min_md, min_m)?;
+        let mins = self.concatenate(&format!("{location}.mins"), &[min_low, min_high], 2)?;
+        Ok((scales, mins))
+    }
+
+    fn q4_k_q5_k(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (rows, count) = (shape[0], shape[1]);
+        let d = self.half_field(location, blocks, 0)?;
+        let dmin = self.half_field(location, blocks, 2)?;
+        let (scales, mins) = self.k_scales_mins(location, blocks)?;
+        let five_bit = kind == GgmlType::Q5_K;
+        let qs_at = if five_bit { 48 } else { 16 };
+        let qs = self.bytes(location, blocks, qs_at, qs_at + 128)?;
+        let qs = self.reshape(&format!("{location}.qs.chunks"), qs, &[rows, count * 4, 32])?;
+        let low = self.bits(&format!("{location}.low"), qs, 0, 0x0f)?;
+        let high = self.bits(&format!("{location}.high"), qs, 4, 0x0f)?;
+        let nibbles = self.interleave(&format!("{location}.nibbles"), &[low, high])?;
+        let mut q = self.flatten_blocks(&format!("{location}.q4"), nibbles, rows, count, 256)?;
+        if five_bit {
+            let qh = self.bytes(location, blocks, 16, 48)?;
+            let qh = self.reshape(&format!("{location}.qh.rows"), qh, &[rows * count, 1, 32])?;
+            let wide = [rows * count, 8, 32];
+            let spread =
+                self.broadcast_in_dim(&format!("{location}.qh.spread"), qh, &wide, &[0, 1, 2])?;
+            let shifts = self.iota(&format!("{location}.qh.bit"), ElementType::I8, &wide, 1)?;
+            let shifted =
+                self.shift_right_logical(&format!("{location}.qh.shr"), spread, shifts)?;
+            let one = self.bytes_like(&format!("{location}.qh.one"), shifted, 1)?;
+            let bit = self.and(&format!("{location}.qh.bit_and"), shifted, one)?;
+            let bit = self.flatten_blocks(&format!("{location}.qh.flat"), bit, rows, count, 256)?;
+            let four = self.bytes_like(&format!("{location}.four"), bit, 4)?;
+            let bit = self.shift_left(&format!("{location}.qh.shl"), bit, four)?;
+            q = self.or(&format!("{location}.q5"), q, bit)?;
+        }
+        let q = self.to_f32(&format!("{location}.q"), q)?;
+        let scales = self.to_f32(&format!("{location}.scales.f32"), scales)?;
+        let mins = self.to_f32(&format!("{location}.mins.f32"), mins)?;
+        let d = self.per_block(&format!("{location}.d"), d, 8)?;
+        let dmin = self.per_block(&format!("{location}.dmin"), dmin, 8)?;
+        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
+        let dm = self.multiply(&format!("{location}.dm"), dmin, mins)?;
+        let ds = self.spread(&format!("{location}.ds"), ds, 32)?;
+        let dm = self.spread(&format!("{location}.dm"), dm, 32)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), ds, q)?;
+        self.subtract(&format!("{location}.shifted"), scaled, dm)
+    }
+
+    fn q6_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (rows, count) = (shape[0], shape[1]);
+        let ql = self.bytes(location, blocks, 0, 128)?;
+        let ql = self.reshape(&format!("{location}.ql.chunks"), ql, &[rows, count * 2, 64])?;
+        let low = self.bits(&format!("{location}.ql.low"), ql, 0, 0x0f)?;
+        let high = self.bits(&format!("{location}.ql.high"), ql, 4, 0x0f)?;
+        let nibbles = self.interleave(&format!("{location}.ql"), &[low, high])?;
+        let nibbles =
+            self.flatten_blocks(&format!("{location}.ql.flat"), nibbles, rows, count, 256)?;
+        let qh = self.bytes(location, blocks, 128, 192)?;
+        let qh = self.reshape(
+            &format!("{location}.qh.chunks"),
+            qh,
+            &[rows * count * 2, 1, 32],
+        )?;
+        let wide = [rows * count * 2, 4, 32];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.qh.spread"), qh, &wide, &[0, 1, 2])?;
+        let index = self.iota(&format!("{location}.qh.index"), ElementType::I8, &wide, 1)?;
+        let two = self.bytes_like(&format!("{location}.qh.two"), index, 1)?;
+        let shifts = self.shift_left(&format!("{location}.qh.shifts"), index, two)?;
+        let shifted = self.shift_right_logical(&format!("{location}.qh.shr"), spread, shifts)?;
+        let three = self.bytes_like(&format!("{location}.qh.three"), shifted, 3)?;
+        let high_bits = self.and(&format!("{location}.qh.and"), shifted, three)?;
+        let high_bits =
+            self.flatten_blocks(&format!("{location}.qh.flat"), high_bits, rows, count, 256)?;
+        let four = self.bytes_like(&format!("{location}.four"), high_bits, 4)?;
+        let high_bits = self.shift_left(&format!("{location}.qh.shl"), high_bits, four)?;
+        let q = self.or(&format!("{location}.q6"), nibbles, high_bits)?;
+        let offset = self.bytes_like(&format!("{location}.offset"), q, 32)?;
+        let q = self.subtract(&format!("{location}.centered"), q, offset)?;
+        let q = self.to_f32(&format!("{location}.q"), q)?;
+        let scales = self.bytes(location, blocks, 192, 208)?;
+        let scales = self.to_f32(&format!("{location}.scales"), scales)?;
+        let d = self.half_field(location, blocks, 208)?;
+        let d = self.per_block(&format!("{location}.d"), d, 16)?;
+        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
+        let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
+        self.multiply(&format!("{location}.scaled"), ds, q)
+    }
+}
