@@ -161,7 +161,7 @@ impl FunctionBuilder<'_, '_> {
         self.reshape(location, bit, &[rows, blocks, count])
     }
 
-    fn to_f32(&mut self, location: &str, x: ValueId) -> Result<ValueId, HloError> {
+    fn float(&mut self, location: &str, x: ValueId) -> Result<ValueId, HloError> {
         self.convert(location, x, ElementType::F32)
     }
 
@@ -217,7 +217,7 @@ impl FunctionBuilder<'_, '_> {
     fn q8_0(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
         let d = self.half_field(location, blocks, 0)?;
         let qs = self.bytes(location, blocks, 2, 34)?;
-        let q = self.to_f32(&format!("{location}.q"), qs)?;
+        let q = self.float(&format!("{location}.q"), qs)?;
         let d = self.per_block(&format!("{location}.d"), d, 32)?;
         self.multiply(&format!("{location}.scaled"), q, d)
     }
@@ -260,7 +260,7 @@ impl FunctionBuilder<'_, '_> {
             )?;
             q = self.subtract(&format!("{location}.centered"), q, offset)?;
         }
-        let q = self.to_f32(&format!("{location}.q"), q)?;
+        let q = self.float(&format!("{location}.q"), q)?;
         let d = self.per_block(&format!("{location}.d"), d, 32)?;
         let scaled = self.multiply(&format!("{location}.scaled"), d, q)?;
         match m {
@@ -330,9 +330,9 @@ impl FunctionBuilder<'_, '_> {
             let bit = self.shift_left(&format!("{location}.qh.shl"), bit, four)?;
             q = self.or(&format!("{location}.q5"), q, bit)?;
         }
-        let q = self.to_f32(&format!("{location}.q"), q)?;
-        let scales = self.to_f32(&format!("{location}.scales.f32"), scales)?;
-        let mins = self.to_f32(&format!("{location}.mins.f32"), mins)?;
+        let q = self.float(&format!("{location}.q"), q)?;
+        let scales = self.float(&format!("{location}.scales.f32"), scales)?;
+        let mins = self.float(&format!("{location}.mins.f32"), mins)?;
         let d = self.per_block(&format!("{location}.d"), d, 8)?;
         let dmin = self.per_block(&format!("{location}.dmin"), dmin, 8)?;
         let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
@@ -375,9 +375,9 @@ impl FunctionBuilder<'_, '_> {
         let q = self.or(&format!("{location}.q6"), nibbles, high_bits)?;
         let offset = self.bytes_like(&format!("{location}.offset"), q, 32)?;
         let q = self.subtract(&format!("{location}.centered"), q, offset)?;
-        let q = self.to_f32(&format!("{location}.q"), q)?;
+        let q = self.float(&format!("{location}.q"), q)?;
         let scales = self.bytes(location, blocks, 192, 208)?;
-        let scales = self.to_f32(&format!("{location}.scales"), scales)?;
+        let scales = self.float(&format!("{location}.scales"), scales)?;
         let d = self.half_field(location, blocks, 208)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
         let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
