@@ -7,5 +7,5 @@
 mod dequant;
 mod ggml_type;
 
-pub use dequant::{DequantError, dequantize, f16_to_f32};
+pub use dequant::{DequantError, dequantize, f16_to_f32, f32_to_f16};
 pub use ggml_type::GgmlType;

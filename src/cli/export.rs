@@ -46,6 +46,10 @@ pub struct ExportArgs {
     /// Fixed length of `prefill` (GGUF llama models).
     #[arg(long, default_value_t = 64)]
     max_seq_len: u64,
+    /// Block-quantized GGUF weights: packed (verbatim blocks, unpacked in the
+    /// module), dequant (f32 at export) or dequant-f16.
+    #[arg(long, default_value = "packed")]
+    quant: llama::QuantMode,
     /// Batch size of a model's functions.
     #[arg(long, default_value_t = 1)]
     batch: u64,
@@ -171,6 +175,7 @@ fn report(manifest: &irex::manifest::Manifest, out: &Path) {
 fn export_llama(path: &Path, args: &ExportArgs) -> anyhow::Result<()> {
     let options = llama::LlamaExportOptions {
         max_sequence_length: args.max_seq_len,
+        quant: args.quant,
         compile: compile_options(args),
         selection: selection(args),
     };

@@ -9,7 +9,7 @@ mod tokenizer;
 use std::path::Path;
 
 pub use export::{LlamaExportOptions, MODEL_KIND, export, logits, tokenize};
-pub use graph::{PREFILL_FUNCTION, build_prefill};
+pub use graph::{PREFILL_FUNCTION, QuantMode, build_prefill};
 pub use tokenizer::tokenizer_json;
 
 use crate::formats::gguf::{Gguf, GgufTensor, MetadataValue};

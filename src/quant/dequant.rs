@@ -57,6 +57,46 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     f32::from_bits(sign | magnitude)
 }
 
+/// Rounds an f32 to the nearest IEEE binary16 (ties to even), as
+/// `numpy.float16` does; overflow becomes infinity.
+pub fn f32_to_f16(value: f32) -> u16 {
+    let bits = value.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exponent = ((bits >> 23) & 0xff) as i32;
+    let mantissa = bits & 0x7f_ffff;
+    if exponent == 0xff {
+        let nan = if mantissa != 0 { 0x200 } else { 0 };
+        return sign | 0x7c00 | nan;
+    }
+    let unbiased = exponent - 127;
+    if unbiased > 15 {
+        return sign | 0x7c00;
+    }
+    // Normal halves keep 10 mantissa bits; subnormal ones fewer.
+    let (base, shift) = if unbiased >= -14 {
+        (((unbiased + 15) as u32) << 10, 13)
+    } else if unbiased >= -25 {
+        (0, (-1 - unbiased) as u32)
+    } else {
+        return sign;
+    };
+    let full = if unbiased >= -14 {
+        mantissa
+    } else {
+        mantissa | 0x80_0000
+    };
+    let kept = full >> shift;
+    let remainder = full & ((1 << shift) - 1);
+    let halfway = 1 << (shift - 1);
+    let rounded = if remainder > halfway || (remainder == halfway && kept & 1 == 1) {
+        kept + 1
+    } else {
+        kept
+    };
+    // A carry out of the mantissa correctly bumps the exponent.
+    sign | (base + rounded) as u16
+}
+
 fn signum(sign: u32) -> f32 {
     if sign == 0 { 1.0 } else { -1.0 }
 }
@@ -250,6 +290,29 @@ mod tests {
         assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
         assert!(f16_to_f32(0x7e00).is_nan());
         assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+    }
+
+    #[test]
+    fn f16_rounding_is_to_nearest_even_and_round_trips() {
+        for bits in (0u16..=0xffff).step_by(7) {
+            let value = f16_to_f32(bits);
+            if value.is_nan() {
+                continue;
+            }
+            assert_eq!(f32_to_f16(value), bits, "{value}");
+        }
+        assert_eq!(
+            f32_to_f16(1.0 + 2f32.powi(-11)),
+            0x3c00,
+            "a tie rounds to even"
+        );
+        assert_eq!(
+            f32_to_f16(1.0 + 3.0 * 2f32.powi(-11)),
+            0x3c02,
+            "a tie rounds to even, up"
+        );
+        assert_eq!(f32_to_f16(70000.0), 0x7c00);
+        assert_eq!(f32_to_f16(2f32.powi(-30)), 0);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub const SCOPE: &str = "model";
 pub struct LlamaExportOptions {
     /// Fixed sequence length of `prefill`.
     pub max_sequence_length: u64,
+    /// How block-quantized weights reach the module.
+    pub quant: super::QuantMode,
     /// Target and compiler flags.
     pub compile: CompileOptions,
     /// Which files to write.
@@ -31,6 +33,7 @@ impl Default for LlamaExportOptions {
     fn default() -> Self {
         Self {
             max_sequence_length: 64,
+            quant: super::QuantMode::default(),
             compile: CompileOptions::default(),
             selection: ArtifactSelection::default(),
         }
@@ -57,7 +60,12 @@ pub unsafe fn export(
         ConstantMaterializationPolicy::ExternalAlways,
         SCOPE,
     );
-    build_prefill(&mut module, &model, options.max_sequence_length)?;
+    build_prefill(
+        &mut module,
+        &model,
+        options.max_sequence_length,
+        options.quant,
+    )?;
     let converted = module.finish()?;
     let artifacts = write_artifacts(&session, &converted, out, "model", options.selection)?;
     let tokenizer = super::tokenizer_json(&model.gguf, path)?;

@@ -5,26 +5,57 @@
 //! RMSNorm → SwiGLU feed-forward → residual; then RMSNorm and the output
 //! projection (tied to the token embedding when `output.weight` is absent).
 //!
-//! Weights are dequantized to f32 at export (`dequant` mode): exact to the
-//! reference dequantizers, four bytes a weight.
+//! Block-quantized weights follow the [`QuantMode`]: kept packed (the GGUF
+//! blocks verbatim in the `.irpa`, unpacked by StableHLO ops in the module),
+//! or dequantized at export to f32 or f16, exact to the reference
+//! dequantizers.
 
 use super::LlamaModel;
+use crate::hlo::PACKED_FORMATS;
 use crate::hlo::{
     Comparison, DotDimensions, FunctionBuilder, HloError, ModuleBuilder, Reduction, TensorType,
     ValueId,
 };
 use crate::models::bert::ModelError;
-use crate::quant::dequantize;
-use crate::tensor::{BufferHandle, ElementType, TensorSpec};
+use crate::quant::{GgmlType, dequantize, f32_to_f16};
+use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec};
 
 /// `prefill(tokens: tensor<1xSEQxi32>) -> tensor<1xSEQxVOCABxf32>`: logits at every position.
 pub const PREFILL_FUNCTION: &str = "prefill";
+
+/// How block-quantized weights reach the module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QuantMode {
+    /// The GGUF blocks byte for byte, unpacked by StableHLO in the module.
+    #[default]
+    Packed,
+    /// Dequantized at export to f32.
+    Dequant,
+    /// Dequantized at export to f16 (half the size, one rounding).
+    DequantF16,
+}
+
+impl std::str::FromStr for QuantMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "packed" => Ok(Self::Packed),
+            "dequant" => Ok(Self::Dequant),
+            "dequant-f16" => Ok(Self::DequantF16),
+            other => Err(format!(
+                "unknown quant mode `{other}`: use packed, dequant or dequant-f16"
+            )),
+        }
+    }
+}
 
 /// Builds `prefill` for a fixed sequence length.
 pub fn build_prefill(
     module: &mut ModuleBuilder<'_>,
     model: &LlamaModel,
     sequence: u64,
+    mode: QuantMode,
 ) -> crate::Result<()> {
     if sequence == 0 || sequence > model.config.context {
         return Err(ModelError::Config {
@@ -42,6 +73,7 @@ pub fn build_prefill(
         f: &mut function,
         model,
         sequence,
+        mode,
     };
     let logits = decoder.run()?;
     function.finish(&[logits])?;
@@ -52,6 +84,7 @@ struct Decoder<'b, 'm, 'c> {
     f: &'b mut FunctionBuilder<'m, 'c>,
     model: &'b LlamaModel,
     sequence: u64,
+    mode: QuantMode,
 }
 
 impl Decoder<'_, '_, '_> {
@@ -75,19 +108,57 @@ impl Decoder<'_, '_, '_> {
             .dot_general("output", x, output, &DotDimensions::contract(2, 1))?)
     }
 
-    /// Returns a weight as an f32 value, dequantizing blocks at export.
+    /// Returns a weight as an f32 value, as the quant mode says.
     fn weight(&mut self, name: &str, shape: &[u64]) -> crate::Result<ValueId> {
         let tensor = self.model.tensor(name, shape)?;
-        if tensor.spec.encoding == crate::tensor::TensorEncoding::Dense(ElementType::F32) {
-            return Ok(self.f.weight(&tensor.spec, &tensor.buffer)?);
-        }
-        let mut values = Vec::new();
-        dequantize(tensor.kind, tensor.buffer.bytes(), &mut values).map_err(|error| {
-            ModelError::Weight {
-                name: name.into(),
-                message: error.to_string(),
+        match tensor.spec.encoding {
+            TensorEncoding::Dense(ElementType::F32) => {
+                Ok(self.f.weight(&tensor.spec, &tensor.buffer)?)
             }
+            TensorEncoding::Dense(_) => {
+                let value = self.f.weight(&tensor.spec, &tensor.buffer)?;
+                Ok(self.f.convert(name, value, ElementType::F32)?)
+            }
+            TensorEncoding::Ggml(kind)
+                if self.mode == QuantMode::Packed && PACKED_FORMATS.contains(&kind) =>
+            {
+                let columns = *shape.last().unwrap_or(&1);
+                let rows = shape.iter().product::<u64>() / columns.max(1);
+                let per_row = columns / kind.block_elements();
+                let bytes =
+                    TensorSpec::dense(name, &[rows, per_row, kind.block_bytes()], ElementType::I8);
+                let blocks = self.f.weight(&bytes, &tensor.buffer)?;
+                let values = self.f.dequantize_blocks(name, blocks, kind)?;
+                Ok(self.f.reshape(&format!("{name}.shape"), values, shape)?)
+            }
+            TensorEncoding::Ggml(kind) => {
+                self.dequantized_weight(name, shape, kind, &tensor.buffer)
+            }
+        }
+    }
+
+    /// Dequantizes at export (also the fallback for formats the module cannot unpack).
+    fn dequantized_weight(
+        &mut self,
+        name: &str,
+        shape: &[u64],
+        kind: GgmlType,
+        buffer: &BufferHandle,
+    ) -> crate::Result<ValueId> {
+        let mut values = Vec::new();
+        dequantize(kind, buffer.bytes(), &mut values).map_err(|error| ModelError::Weight {
+            name: name.into(),
+            message: error.to_string(),
         })?;
+        if self.mode == QuantMode::DequantF16 {
+            let halves: Vec<u8> = values
+                .iter()
+                .flat_map(|&value| f32_to_f16(value).to_le_bytes())
+                .collect();
+            let spec = TensorSpec::dense(name, shape, ElementType::F16);
+            let value = self.f.weight(&spec, &BufferHandle::owned(halves))?;
+            return Ok(self.f.convert(name, value, ElementType::F32)?);
+        }
         let spec = TensorSpec::dense(name, shape, ElementType::F32);
         Ok(self.f.weight(&spec, &BufferHandle::from_f32(&values))?)
     }
