@@ -84,3 +84,11 @@ pub fn write_artifacts(
     }
     Ok(artifacts)
 }
+
+/// Returns the file name of an artifact path, for manifests (which name
+/// files relative to their folder).
+pub fn file_name(path: &Option<PathBuf>) -> Option<String> {
+    path.as_ref()
+        .and_then(|path| path.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+}

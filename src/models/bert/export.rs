@@ -1,7 +1,7 @@
 //! Exporting a sentence-transformers BERT folder: module, `.irpa`, `.vmfb`,
 //! the tokenizer and the manifest; and embedding sentences with the result.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{BertModel, EMBED_FUNCTION, build_embedder};
 use crate::export::{ArtifactSelection, write_artifacts};
@@ -72,11 +72,7 @@ pub unsafe fn export(
     let tokenizer = out.join("tokenizer.json");
     std::fs::copy(model.tokenizer_path(), &tokenizer)
         .map_err(|source| io_error("copying", &model.tokenizer_path(), source))?;
-    let name = |path: &Option<PathBuf>| {
-        path.as_ref()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-    };
+    let name = crate::export::file_name;
     let ids = format!("tensor<{}x{}xi32>", options.batch, options.sequence_length);
     let input = |name: &str| TensorSignature {
         name: name.into(),
@@ -211,11 +207,7 @@ pub fn embed(out: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
     );
     let (batch, sequence) = (manifest.batch as usize, manifest.sequence_length as usize);
     let encodings = tokenize(&tokenizer, texts, manifest.sequence_length)?;
-    let parameters: Vec<(String, PathBuf)> = manifest
-        .parameters
-        .iter()
-        .map(|file| (manifest.parameter_scope.clone(), out.join(file)))
-        .collect();
+    let parameters = manifest.parameter_archives(out);
     let shape = [manifest.batch, manifest.sequence_length];
     let mut embeddings = Vec::with_capacity(texts.len());
     for chunk in encodings.chunks(batch) {

@@ -1,7 +1,7 @@
 //! Exporting a llama GGUF (module, `.irpa`, `.vmfb`, manifest) and computing
 //! logits with the result through IREE's runtime.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{LlamaModel, PREFILL_FUNCTION, build_prefill};
 use crate::export::{ArtifactSelection, write_artifacts};
@@ -77,11 +77,7 @@ pub unsafe fn export(
             source,
         },
     )?;
-    let name = |path: &Option<PathBuf>| {
-        path.as_ref()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-    };
+    let name = crate::export::file_name;
     let sequence = options.max_sequence_length;
     let manifest = Manifest {
         irex_version: env!("CARGO_PKG_VERSION").into(),
@@ -146,11 +142,7 @@ pub fn logits(out: &Path, tokens: &[u32]) -> crate::Result<Vec<Vec<f32>>> {
     let mut padded: Vec<i32> = tokens.iter().map(|&token| token as i32).collect();
     padded.resize(length, 0);
     let module = out.join(manifest.module.as_deref().unwrap_or("model.vmfb"));
-    let parameters: Vec<(String, PathBuf)> = manifest
-        .parameters
-        .iter()
-        .map(|file| (manifest.parameter_scope.clone(), out.join(file)))
-        .collect();
+    let parameters = manifest.parameter_archives(out);
     let inputs = [NpyArray::from_i32(&[1, length as u64], &padded)];
     let outputs = run_module(&RunRequest {
         module: &module,
