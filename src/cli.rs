@@ -3,6 +3,7 @@
 mod compile;
 mod embed;
 mod export;
+mod generate;
 mod inspect;
 mod logits;
 mod pack;
@@ -28,6 +29,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Embed sentences with a model folder written by `irex export`.
     Embed(embed::EmbedArgs),
+    /// Greedy continuation of a prompt with an exported llama model.
+    Generate(generate::GenerateArgs),
     /// Logits at every position of a token sequence, with an exported llama model.
     Logits(logits::LogitsArgs),
     /// Print an MLIR text or bytecode file as text.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Export(args) => export::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Logits(args) => logits::run(args),
         Command::Print(args) => print::run(args),
         Command::Compile(args) => compile::run(args),

@@ -146,3 +146,26 @@ fn the_packed_archive_holds_the_gguf_blocks() {
         );
     }
 }
+
+#[test]
+fn decode_steps_over_the_cache_agree_with_prefill() {
+    // The cache path is held to the prefill path, which the test above holds
+    // to llama.cpp: each greedy token decode produced must be the argmax that
+    // prefill gives at the same position over the same tokens.
+    let prompt = llama::tokenize(exported(), "The capital of France is").unwrap();
+    let generation = llama::generate(exported(), &prompt, 6, None).unwrap();
+    assert_eq!(generation.tokens.len(), 6);
+    let mut sequence = prompt.clone();
+    sequence.extend(&generation.tokens);
+    let logits = llama::logits(exported(), &sequence[..sequence.len() - 1]).unwrap();
+    for (step, token) in generation.tokens.iter().enumerate() {
+        let row = &logits[prompt.len() - 1 + step];
+        let best = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0 as u32;
+        assert_eq!(best, *token, "step {step}");
+    }
+}

@@ -152,6 +152,40 @@ impl<'c> FunctionBuilder<'_, 'c> {
         )
     }
 
+    /// `stablehlo.dynamic_update_slice`: `operand` with `update` written at
+    /// the runtime `start` indices (one scalar integer per dimension).
+    pub fn dynamic_update_slice(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+        update: ValueId,
+        start: &[ValueId],
+    ) -> Result<ValueId, HloError> {
+        const OP: &str = "stablehlo.dynamic_update_slice";
+        let (operand_type, update_type) =
+            (self.type_of(operand).clone(), self.type_of(update).clone());
+        let fits = start.len() == operand_type.rank()
+            && update_type.rank() == operand_type.rank()
+            && update_type
+                .shape
+                .iter()
+                .zip(&operand_type.shape)
+                .all(|(u, o)| u <= o);
+        if !fits {
+            return Err(shape_error(
+                OP,
+                location,
+                format!(
+                    "cannot write {update_type} into {operand_type} at {} indices",
+                    start.len()
+                ),
+            ));
+        }
+        let mut operands = vec![operand, update];
+        operands.extend_from_slice(start);
+        self.build(OP, location, &operands, &[], operand_type)
+    }
+
     /// `stablehlo.concatenate` of `operands` along `dimension`.
     pub fn concatenate(
         &mut self,

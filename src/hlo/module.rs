@@ -2,7 +2,7 @@
 //! external parameter references collected on the way.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use melior::Context;
 use melior::diagnostic::{Diagnostic as MlirDiagnostic, DiagnosticSeverity};
@@ -23,6 +23,8 @@ pub struct ModuleBuilder<'c> {
     scope: String,
     parameters: Vec<ExternalParameterRef>,
     symbols: HashSet<String>,
+    /// Parameter key → (global symbol, type), so functions share one global.
+    declared: HashMap<String, (String, TensorType)>,
     global_count: usize,
 }
 
@@ -56,6 +58,7 @@ impl<'c> ModuleBuilder<'c> {
             scope: scope.to_string(),
             parameters: Vec::new(),
             symbols: HashSet::new(),
+            declared: HashMap::new(),
             global_count: 0,
         }
     }
@@ -107,7 +110,8 @@ impl<'c> ModuleBuilder<'c> {
     }
 
     /// Declares `util.global private @SYMBOL = #flow.parameter.named<scope::key>`
-    /// for an external weight and returns the symbol.
+    /// for an external weight and returns the symbol; a key declared before
+    /// (by another function) returns its existing global.
     pub(super) fn declare_parameter(
         &mut self,
         reference: ExternalParameterRef,
@@ -119,6 +123,14 @@ impl<'c> ModuleBuilder<'c> {
         };
         check_parameter_name("scope", &reference.scope).map_err(refuse)?;
         check_parameter_name("key", &reference.key).map_err(refuse)?;
+        if let Some((symbol, declared_type)) = self.declared.get(&reference.key) {
+            if declared_type != r#type {
+                return Err(refuse(
+                    format!("declared as {declared_type} and again as {type}", type = r#type),
+                ));
+            }
+            return Ok(symbol.clone());
+        }
         let symbol = self.unique_symbol(&reference.key);
         let location = self.location(&reference.spec.name);
         let source = format!(
@@ -158,6 +170,8 @@ impl<'c> ModuleBuilder<'c> {
             .body()
             .insert_operation(self.global_count, global);
         self.global_count += 1;
+        self.declared
+            .insert(reference.key.clone(), (symbol.clone(), r#type.clone()));
         self.parameters.push(reference);
         Ok(symbol)
     }

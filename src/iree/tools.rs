@@ -112,6 +112,36 @@ pub fn run_module(request: &RunRequest<'_>) -> Result<Vec<NpyArray>, IreeError> 
         .collect()
 }
 
+/// Calls a function with inputs given as `iree-run-module` values
+/// (`1x1xi32=5`, or `@file.npy`) and writes its results to `outputs`
+/// (`.npy` paths), so that large results can feed the next call as files.
+pub fn run_module_with_files(
+    module: &Path,
+    function: &str,
+    inputs: &[OsString],
+    outputs: &[PathBuf],
+    parameters: &[(String, PathBuf)],
+    device: &str,
+) -> Result<(), IreeError> {
+    let mut arguments: Vec<OsString> = vec![
+        format!("--device={device}").into(),
+        flag("--module=", module),
+        format!("--function={function}").into(),
+    ];
+    for (scope, path) in parameters {
+        arguments.push(flag(&format!("--parameters={scope}="), path));
+    }
+    for input in inputs {
+        let mut argument = OsString::from("--input=");
+        argument.push(input);
+        arguments.push(argument);
+    }
+    for path in outputs {
+        arguments.push(flag("--output=@", path));
+    }
+    run("iree-run-module", &arguments).map(|_| ())
+}
+
 fn flag(prefix: &str, path: &Path) -> OsString {
     let mut flag = OsString::from(prefix);
     flag.push(path.as_os_str());

@@ -8,8 +8,8 @@ mod tokenizer;
 
 use std::path::Path;
 
-pub use export::{LlamaExportOptions, MODEL_KIND, export, logits, tokenize};
-pub use graph::{PREFILL_FUNCTION, QuantMode, build_prefill};
+pub use export::{Generation, LlamaExportOptions, MODEL_KIND, export, generate, logits, tokenize};
+pub use graph::{DECODE_FUNCTION, PREFILL_FUNCTION, QuantMode, build_decode, build_prefill};
 pub use tokenizer::tokenizer_json;
 
 use crate::formats::gguf::{Gguf, GgufTensor, MetadataValue};

@@ -20,7 +20,9 @@ use crate::models::bert::ModelError;
 use crate::quant::{GgmlType, dequantize, f32_to_f16};
 use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec};
 
-/// `prefill(tokens: tensor<1xSEQxi32>) -> tensor<1xSEQxVOCABxf32>`: logits at every position.
+/// `prefill(tokens: tensor<1xSEQxi32>) -> (logits tensor<1xSEQxVOCABxf32>,
+/// keys, values tensor<BLOCKSxKV_HEADSxSEQxHEADxf32>)`: logits at every
+/// position and the caches `decode` continues from.
 pub const PREFILL_FUNCTION: &str = "prefill";
 
 /// How block-quantized weights reach the module.
@@ -75,8 +77,44 @@ pub fn build_prefill(
         sequence,
         mode,
     };
-    let logits = decoder.run()?;
-    function.finish(&[logits])?;
+    let results = decoder.run()?;
+    function.finish(&results)?;
+    Ok(())
+}
+
+/// `decode(token: tensor<1x1xi32>, position: tensor<1xi32>, keys, values)
+/// -> (logits tensor<1xVOCABxf32>, keys, values)`: one step from the caches
+/// `prefill` (or the previous step) returned; writes the token's key and
+/// value at `position` and attends to positions `0..=position`.
+pub const DECODE_FUNCTION: &str = "decode";
+
+/// Builds `decode` for caches of `cache_length` positions (the prefill length).
+pub fn build_decode(
+    module: &mut ModuleBuilder<'_>,
+    model: &LlamaModel,
+    cache_length: u64,
+    mode: QuantMode,
+) -> crate::Result<()> {
+    let c = &model.config;
+    let cache = TensorType::new(
+        &[c.blocks, c.kv_heads, cache_length, c.head_size()],
+        ElementType::F32,
+    );
+    let inputs = [
+        TensorType::new(&[1, 1], ElementType::I32),
+        TensorType::new(&[1], ElementType::I32),
+        cache.clone(),
+        cache,
+    ];
+    let mut function = module.function(DECODE_FUNCTION, &inputs)?;
+    let mut decoder = Decoder {
+        f: &mut function,
+        model,
+        sequence: 1,
+        mode,
+    };
+    let results = decoder.step(cache_length)?;
+    function.finish(&results)?;
     Ok(())
 }
 
@@ -88,16 +126,101 @@ struct Decoder<'b, 'm, 'c> {
 }
 
 impl Decoder<'_, '_, '_> {
-    fn run(&mut self) -> crate::Result<ValueId> {
+    /// The prefill body: logits at every position, and the key and value
+    /// caches `[blocks, kv_heads, SEQ, head]` for `decode` to continue from.
+    fn run(&mut self) -> crate::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
         let tokens = self.f.argument(0);
         let embedding = self.weight("token_embd.weight", &[c.vocabulary, c.embedding])?;
         let mut x = self.f.gather_rows("token_embd", embedding, tokens)?;
-        let (cos, sin) = self.rotary_tables()?;
+        let (cos, sin) = self.rotary_tables(self.sequence)?;
         let mask = self.causal_mask()?;
+        let (mut keys, mut values) = (Vec::new(), Vec::new());
         for block in 0..c.blocks {
-            x = self.block(block, x, cos, sin, mask)?;
+            let [next, k, v] = self.block(block, x, cos, sin, mask)?;
+            x = next;
+            keys.push(k);
+            values.push(v);
         }
+        let logits = self.logits(x, embedding)?;
+        let keys = self.f.concatenate("cache.keys", &keys, 0)?;
+        let values = self.f.concatenate("cache.values", &values, 0)?;
+        Ok([logits, keys, values])
+    }
+
+    /// The decode body: one token at a runtime position, over the caches.
+    fn step(&mut self, cache_length: u64) -> crate::Result<[ValueId; 3]> {
+        let c = self.model.config.clone();
+        let (token, position) = (self.f.argument(0), self.f.argument(1));
+        let (mut keys, mut values) = (self.f.argument(2), self.f.argument(3));
+        let embedding = self.weight("token_embd.weight", &[c.vocabulary, c.embedding])?;
+        let mut x = self.f.gather_rows("token_embd", embedding, token)?;
+        let (cos_table, sin_table) = self.rotary_tables(cache_length)?;
+        let cos = self.f.gather_rows("rope.cos.row", cos_table, position)?;
+        let sin = self.f.gather_rows("rope.sin.row", sin_table, position)?;
+        let mask = self.visible_mask(position, cache_length)?;
+        let at = self.f.reshape("position.scalar", position, &[])?;
+        let zero = self
+            .f
+            .splat_constant("cache.zero", ElementType::I32, &[], 0.0)?;
+        let cache_shape = self.f.type_of(keys).shape.clone();
+        for block in 0..c.blocks {
+            let prefix = format!("blk.{block}");
+            let normed = self.rms_norm(&format!("{prefix}.attn_norm"), x)?;
+            let [q, k, v] = self.project_qkv(&prefix, normed, cos, sin)?;
+            let layer = self.f.splat_constant(
+                &format!("{prefix}.cache.layer"),
+                ElementType::I32,
+                &[],
+                block as f64,
+            )?;
+            let start = [layer, zero, at, zero];
+            keys =
+                self.f
+                    .dynamic_update_slice(&format!("{prefix}.cache.k.write"), keys, k, &start)?;
+            values = self.f.dynamic_update_slice(
+                &format!("{prefix}.cache.v.write"),
+                values,
+                v,
+                &start,
+            )?;
+            let (from, to) = (
+                [block, 0, 0, 0],
+                [block + 1, cache_shape[1], cache_shape[2], cache_shape[3]],
+            );
+            let layer_keys = self
+                .f
+                .slice(&format!("{prefix}.cache.k.read"), keys, &from, &to)?;
+            let layer_values =
+                self.f
+                    .slice(&format!("{prefix}.cache.v.read"), values, &from, &to)?;
+            let attended = self.attend(&prefix, q, layer_keys, layer_values, mask)?;
+            x = self.residual_and_feed_forward(&prefix, x, attended)?;
+        }
+        let logits = self.logits(x, embedding)?;
+        let logits = self.f.reshape("logits.flat", logits, &[1, c.vocabulary])?;
+        Ok([logits, keys, values])
+    }
+
+    /// 0 for cache positions `≤ position`, -∞ after, `[1, cache_length]`.
+    fn visible_mask(&mut self, position: ValueId, cache_length: u64) -> Result<ValueId, HloError> {
+        let shape = [1, cache_length];
+        let keys = self.f.iota("mask.key", ElementType::I32, &shape, 1)?;
+        let position = self
+            .f
+            .broadcast_in_dim("mask.position", position, &shape, &[0])?;
+        let visible = self
+            .f
+            .compare("mask.visible", keys, position, Comparison::Le)?;
+        let zero = self.scalar("mask.zero", 0.0, &shape)?;
+        let blocked = self.scalar("mask.blocked", f64::NEG_INFINITY, &shape)?;
+        self.f.select("mask", visible, zero, blocked)
+    }
+
+    /// Final RMSNorm and the output projection (tied to the embedding when
+    /// the file has no `output.weight`).
+    fn logits(&mut self, x: ValueId, embedding: ValueId) -> crate::Result<ValueId> {
+        let c = self.model.config.clone();
         let x = self.rms_norm("output_norm", x)?;
         let output = match self.model.gguf.tensor("output.weight") {
             Some(_) => self.weight("output.weight", &[c.vocabulary, c.embedding])?,
@@ -208,21 +331,21 @@ impl Decoder<'_, '_, '_> {
     }
 
     /// cos and sin of `position · base^(-2i/d)`, `[SEQ, d/2]`, computed in f64.
-    fn rotary_tables(&mut self) -> Result<(ValueId, ValueId), HloError> {
+    fn rotary_tables(&mut self, length: u64) -> Result<(ValueId, ValueId), HloError> {
         let c = &self.model.config;
         let half = c.head_size() / 2;
         let angle = |position: u64, i: u64| {
             position as f64 * c.rope_base.powf(-2.0 * i as f64 / c.rope_dimensions as f64)
         };
-        let mut cos = Vec::with_capacity((self.sequence * half) as usize);
+        let mut cos = Vec::with_capacity((length * half) as usize);
         let mut sin = Vec::with_capacity(cos.capacity());
-        for position in 0..self.sequence {
+        for position in 0..length {
             for i in 0..half {
                 cos.push(angle(position, i).cos() as f32);
                 sin.push(angle(position, i).sin() as f32);
             }
         }
-        let shape = [self.sequence, half];
+        let shape = [length, half];
         Ok((
             self.f.constant_f32("rope.cos", &shape, &cos)?,
             self.f.constant_f32("rope.sin", &shape, &sin)?,
@@ -304,64 +427,83 @@ impl Decoder<'_, '_, '_> {
         self.f.reshape(name, joined, &[1, sequence, heads, head])
     }
 
-    /// `[1, SEQ, kv_heads·d]` to `[1, heads, SEQ, d]`, each kv head serving
+    /// `[1, kv_heads, T, d]` to `[1, heads, T, d]`, each kv head serving
     /// `heads / kv_heads` query heads (query head h reads kv head h / group).
-    fn expand_kv(&mut self, name: &str, x: ValueId) -> Result<ValueId, HloError> {
+    fn repeat_kv(&mut self, name: &str, x: ValueId) -> Result<ValueId, HloError> {
         let c = &self.model.config;
-        let (sequence, head, kv, heads) = (self.sequence, c.head_size(), c.kv_heads, c.heads);
-        let transposed = self
-            .f
-            .transpose(&format!("{name}.heads"), x, &[0, 2, 1, 3])?;
+        let (head, kv, heads) = (c.head_size(), c.kv_heads, c.heads);
+        let length = self.f.type_of(x).shape[2];
         let group = heads / kv;
-        let repeated = self.f.broadcast_in_dim(
-            &format!("{name}.repeat"),
-            transposed,
-            &[1, kv, group, sequence, head],
-            &[0, 1, 3, 4],
-        )?;
+        let wide = [1, kv, group, length, head];
+        let repeated =
+            self.f
+                .broadcast_in_dim(&format!("{name}.repeat"), x, &wide, &[0, 1, 3, 4])?;
         self.f.reshape(
             &format!("{name}.groups"),
             repeated,
-            &[1, heads, sequence, head],
+            &[1, heads, length, head],
         )
     }
 
-    fn attention(
+    /// Projects the `T` tokens of `x` to rotated queries `[1, heads, T, d]`
+    /// and rotated keys and values `[1, kv_heads, T, d]`.
+    fn project_qkv(
         &mut self,
         prefix: &str,
         x: ValueId,
         cos: ValueId,
         sin: ValueId,
-        mask: ValueId,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
-        let (sequence, head) = (self.sequence, c.head_size());
+        let (tokens, head) = (self.sequence, c.head_size());
         let kv_width = c.kv_heads * head;
         let q = self.linear(&format!("{prefix}.attn_q"), x, c.embedding, c.embedding)?;
         let k = self.linear(&format!("{prefix}.attn_k"), x, kv_width, c.embedding)?;
         let v = self.linear(&format!("{prefix}.attn_v"), x, kv_width, c.embedding)?;
-        let q = self.f.reshape(
-            &format!("{prefix}.q.heads"),
-            q,
-            &[1, sequence, c.heads, head],
-        )?;
+        let q = self
+            .f
+            .reshape(&format!("{prefix}.q.heads"), q, &[1, tokens, c.heads, head])?;
         let k = self.f.reshape(
             &format!("{prefix}.k.heads"),
             k,
-            &[1, sequence, c.kv_heads, head],
+            &[1, tokens, c.kv_heads, head],
         )?;
         let v = self.f.reshape(
             &format!("{prefix}.v.heads"),
             v,
-            &[1, sequence, c.kv_heads, head],
+            &[1, tokens, c.kv_heads, head],
         )?;
         let q = self.rope(&format!("{prefix}.q.rope"), q, c.heads, cos, sin)?;
         let k = self.rope(&format!("{prefix}.k.rope"), k, c.kv_heads, cos, sin)?;
+        let order = [0, 2, 1, 3];
         let q = self
             .f
-            .transpose(&format!("{prefix}.q.transpose"), q, &[0, 2, 1, 3])?;
-        let k = self.expand_kv(&format!("{prefix}.k"), k)?;
-        let v = self.expand_kv(&format!("{prefix}.v"), v)?;
+            .transpose(&format!("{prefix}.q.transpose"), q, &order)?;
+        let k = self
+            .f
+            .transpose(&format!("{prefix}.k.transpose"), k, &order)?;
+        let v = self
+            .f
+            .transpose(&format!("{prefix}.v.transpose"), v, &order)?;
+        Ok([q, k, v])
+    }
+
+    /// Attention of queries `[1, heads, T, d]` over keys and values
+    /// `[1, kv_heads, S, d]` with an additive `mask` `[T, S]`, then the
+    /// output projection: `[1, T, embedding]`.
+    fn attend(
+        &mut self,
+        prefix: &str,
+        q: ValueId,
+        k: ValueId,
+        v: ValueId,
+        mask: ValueId,
+    ) -> crate::Result<ValueId> {
+        let c = self.model.config.clone();
+        let head = c.head_size();
+        let (tokens, keys) = (self.f.type_of(q).shape[2], self.f.type_of(k).shape[2]);
+        let k = self.repeat_kv(&format!("{prefix}.k"), k)?;
+        let v = self.repeat_kv(&format!("{prefix}.v"), v)?;
         let batched = |lhs, rhs| DotDimensions {
             lhs_batch: vec![0, 1],
             rhs_batch: vec![0, 1],
@@ -371,7 +513,7 @@ impl Decoder<'_, '_, '_> {
         let scores = self
             .f
             .dot_general(&format!("{prefix}.scores"), q, k, &batched(3, 3))?;
-        let score_shape = [1, c.heads, sequence, sequence];
+        let score_shape = [1, c.heads, tokens, keys];
         let scale = self.scalar(
             &format!("{prefix}.scale"),
             1.0 / (head as f64).sqrt(),
@@ -413,7 +555,7 @@ impl Decoder<'_, '_, '_> {
         let context = self.f.reshape(
             &format!("{prefix}.context.flat"),
             context,
-            &[1, sequence, c.embedding],
+            &[1, tokens, c.embedding],
         )?;
         self.linear(
             &format!("{prefix}.attn_output"),
@@ -447,6 +589,8 @@ impl Decoder<'_, '_, '_> {
         )
     }
 
+    /// One decoder block over the prefill tokens; also returns its rotated
+    /// keys and values `[1, kv_heads, SEQ, d]` for the cache.
     fn block(
         &mut self,
         block: u64,
@@ -454,15 +598,27 @@ impl Decoder<'_, '_, '_> {
         cos: ValueId,
         sin: ValueId,
         mask: ValueId,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::Result<[ValueId; 3]> {
         let prefix = format!("blk.{block}");
         let normed = self.rms_norm(&format!("{prefix}.attn_norm"), x)?;
-        let attended = self.attention(&prefix, normed, cos, sin, mask)?;
+        let [q, k, v] = self.project_qkv(&prefix, normed, cos, sin)?;
+        let attended = self.attend(&prefix, q, k, v, mask)?;
+        let x = self.residual_and_feed_forward(&prefix, x, attended)?;
+        Ok([x, k, v])
+    }
+
+    /// `x + attended`, then the feed-forward half of the block with its residual.
+    fn residual_and_feed_forward(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        attended: ValueId,
+    ) -> crate::Result<ValueId> {
         let x = self
             .f
             .add(&format!("{prefix}.attn_residual"), x, attended)?;
         let normed = self.rms_norm(&format!("{prefix}.ffn_norm"), x)?;
-        let transformed = self.feed_forward(&prefix, normed)?;
+        let transformed = self.feed_forward(prefix, normed)?;
         Ok(self
             .f
             .add(&format!("{prefix}.ffn_residual"), x, transformed)?)
