@@ -5,8 +5,11 @@
 
 use std::path::Path;
 
+use common::hex;
 use irex::quant::{GgmlType, dequantize};
 use serde::Deserialize;
+
+mod common;
 
 #[derive(Deserialize)]
 struct Format {
@@ -17,13 +20,6 @@ struct Format {
 #[derive(Deserialize)]
 struct Fixture {
     formats: std::collections::BTreeMap<String, Format>,
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 fn kind(name: &str) -> GgmlType {

