@@ -13,12 +13,14 @@ use crate::quant::GgmlType;
 use crate::tensor::ElementType;
 
 /// Block formats the module can unpack.
-pub const PACKED_FORMATS: [GgmlType; 8] = [
+pub const PACKED_FORMATS: [GgmlType; 10] = [
     GgmlType::Q8_0,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,
     GgmlType::Q5_1,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
     GgmlType::Q4_K,
     GgmlType::Q5_K,
     GgmlType::Q6_K,
@@ -200,6 +202,8 @@ impl FunctionBuilder<'_, '_> {
             }
             GgmlType::Q4_K | GgmlType::Q5_K => self.q4_k_q5_k(location, blocks, kind)?,
             GgmlType::Q6_K => self.q6_k(location, blocks)?,
+            GgmlType::Q2_K => self.q2_k(location, blocks)?,
+            GgmlType::Q3_K => self.q3_k(location, blocks)?,
             other => {
                 let message = format!(
                     "{other} blocks cannot be unpacked in the module yet (packed formats: {PACKED_FORMATS:?})"
@@ -341,6 +345,118 @@ impl FunctionBuilder<'_, '_> {
         let dm = self.spread(&format!("{location}.dm"), dm, 32)?;
         let scaled = self.multiply(&format!("{location}.scaled"), ds, q)?;
         self.subtract(&format!("{location}.shifted"), scaled, dm)
+    }
+
+    /// The 256 two-bit values of 64 bytes at `at`: element `e` is bits
+    /// `2·((e % 128) / 32)` of byte `(e / 128)·32 + e % 32`.
+    fn two_bit_values(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        at: u64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (rows, count) = (shape[0], shape[1]);
+        let qs = self.bytes(location, blocks, at, at + 64)?;
+        let qs = self.reshape(
+            &format!("{location}.q2.chunks"),
+            qs,
+            &[rows * count * 2, 1, 32],
+        )?;
+        let wide = [rows * count * 2, 4, 32];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.q2.spread"), qs, &wide, &[0, 1, 2])?;
+        let index = self.iota(&format!("{location}.q2.index"), ElementType::I8, &wide, 1)?;
+        let one = self.bytes_like(&format!("{location}.q2.one"), index, 1)?;
+        let shifts = self.shift_left(&format!("{location}.q2.shifts"), index, one)?;
+        let shifted = self.shift_right_logical(&format!("{location}.q2.shr"), spread, shifts)?;
+        let three = self.bytes_like(&format!("{location}.q2.three"), shifted, 3)?;
+        let values = self.and(&format!("{location}.q2.and"), shifted, three)?;
+        self.flatten_blocks(&format!("{location}.q2.flat"), values, rows, count, 256)
+    }
+
+    fn q2_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+        let scales = self.bytes(location, blocks, 0, 16)?;
+        let q = self.two_bit_values(location, blocks, 16)?;
+        let d = self.half_field(location, blocks, 80)?;
+        let dmin = self.half_field(location, blocks, 82)?;
+        let scale = self.bits(&format!("{location}.scale"), scales, 0, 0x0f)?;
+        let min = self.bits(&format!("{location}.min"), scales, 4, 0x0f)?;
+        let scale = self.float(&format!("{location}.scale.f32"), scale)?;
+        let min = self.float(&format!("{location}.min.f32"), min)?;
+        let d = self.per_block(&format!("{location}.d"), d, 16)?;
+        let dmin = self.per_block(&format!("{location}.dmin"), dmin, 16)?;
+        let dl = self.multiply(&format!("{location}.dl"), d, scale)?;
+        let ml = self.multiply(&format!("{location}.ml"), dmin, min)?;
+        let dl = self.spread(&format!("{location}.dl"), dl, 16)?;
+        let ml = self.spread(&format!("{location}.ml"), ml, 16)?;
+        let q = self.float(&format!("{location}.q"), q)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), dl, q)?;
+        self.subtract(&format!("{location}.shifted"), scaled, ml)
+    }
+
+    fn q3_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (rows, count) = (shape[0], shape[1]);
+        // Scales: low nibbles of bytes 96..104 then their high nibbles, plus
+        // two high bits from bytes 104..108; centered by 32.
+        let packed = self.bytes(location, blocks, 96, 104)?;
+        let low = self.nibbles_of_8(&format!("{location}.sc.low"), packed)?;
+        let extra = self.bytes(location, blocks, 104, 108)?;
+        let wide = [rows, count, 4, 4];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.sc.spread"), extra, &wide, &[0, 1, 3])?;
+        let group = self.iota(&format!("{location}.sc.group"), ElementType::I8, &wide, 2)?;
+        let one = self.bytes_like(&format!("{location}.sc.one"), group, 1)?;
+        let shifts = self.shift_left(&format!("{location}.sc.shifts"), group, one)?;
+        let shifted = self.shift_right_logical(&format!("{location}.sc.shr"), spread, shifts)?;
+        let three = self.bytes_like(&format!("{location}.sc.three"), shifted, 3)?;
+        let high = self.and(&format!("{location}.sc.high"), shifted, three)?;
+        let high = self.reshape(
+            &format!("{location}.sc.high.flat"),
+            high,
+            &[rows, count, 16],
+        )?;
+        let four = self.bytes_like(&format!("{location}.sc.four"), high, 4)?;
+        let high = self.shift_left(&format!("{location}.sc.high.shl"), high, four)?;
+        let scales = self.or(&format!("{location}.sc"), low, high)?;
+        let offset = self.bytes_like(&format!("{location}.sc.offset"), scales, 32)?;
+        let scales = self.subtract(&format!("{location}.sc.centered"), scales, offset)?;
+        let scales = self.float(&format!("{location}.sc.f32"), scales)?;
+        // Values: two low bits from 32..96, minus 4 where the hmask bit is clear.
+        let low_bits = self.two_bit_values(location, blocks, 32)?;
+        let hmask = self.bytes(location, blocks, 0, 32)?;
+        let hmask = self.reshape(
+            &format!("{location}.hm.rows"),
+            hmask,
+            &[rows * count, 1, 32],
+        )?;
+        let wide = [rows * count, 8, 32];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.hm.spread"), hmask, &wide, &[0, 1, 2])?;
+        let shifts = self.iota(&format!("{location}.hm.bit"), ElementType::I8, &wide, 1)?;
+        let shifted = self.shift_right_logical(&format!("{location}.hm.shr"), spread, shifts)?;
+        let one = self.bytes_like(&format!("{location}.hm.one"), shifted, 1)?;
+        let bit = self.and(&format!("{location}.hm.and"), shifted, one)?;
+        let bit = self.flatten_blocks(&format!("{location}.hm.flat"), bit, rows, count, 256)?;
+        let one = self.bytes_like(&format!("{location}.hm.one_flat"), bit, 1)?;
+        let clear = self.subtract(&format!("{location}.hm.clear"), one, bit)?;
+        let two = self.bytes_like(&format!("{location}.hm.two"), clear, 2)?;
+        let minus = self.shift_left(&format!("{location}.hm.minus"), clear, two)?;
+        let q = self.subtract(&format!("{location}.q3"), low_bits, minus)?;
+        let q = self.float(&format!("{location}.q"), q)?;
+        let d = self.half_field(location, blocks, 108)?;
+        let d = self.per_block(&format!("{location}.d"), d, 16)?;
+        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
+        let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
+        self.multiply(&format!("{location}.scaled"), ds, q)
+    }
+
+    /// The 16 nibbles of 8 bytes: low nibbles, then high nibbles.
+    fn nibbles_of_8(&mut self, location: &str, bytes: ValueId) -> Result<ValueId, HloError> {
+        let low = self.bits(&format!("{location}.lo"), bytes, 0, 0x0f)?;
+        let high = self.bits(&format!("{location}.hi"), bytes, 4, 0x0f)?;
+        self.concatenate(location, &[low, high], 2)
     }
 
     fn q6_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
