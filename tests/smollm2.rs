@@ -55,6 +55,15 @@ fn exported() -> &'static Path {
 const LARGEST_LOGIT_DIFFERENCE: f32 = 1.0;
 const MEAN_LOGIT_DIFFERENCE: f32 = 0.3;
 
+/// The token with the largest logit.
+fn argmax(row: &[f32]) -> u32 {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0 as u32
+}
+
 #[test]
 fn logits_match_llama_cpp() {
     let fixture = fixture();
@@ -64,12 +73,7 @@ fn logits_match_llama_cpp() {
         let logits = llama::logits(exported(), &case.tokens).unwrap();
         assert_eq!(logits.len(), case.tokens.len());
         for (position, (row, reference)) in logits.iter().zip(&case.top10).enumerate() {
-            let best = row
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0 as u32;
+            let best = argmax(row);
             positions += 1;
             agreeing += usize::from(best == reference[0].0);
             for &(token, logit) in reference {
@@ -148,12 +152,7 @@ fn decode_steps_over_the_cache_agree_with_prefill() {
     let logits = llama::logits(exported(), &sequence[..sequence.len() - 1]).unwrap();
     for (step, token) in generation.tokens.iter().enumerate() {
         let row = &logits[prompt.len() - 1 + step];
-        let best = row
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap()
-            .0 as u32;
+        let best = argmax(row);
         assert_eq!(best, *token, "step {step}");
     }
 }

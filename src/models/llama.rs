@@ -14,6 +14,7 @@ pub use tokenizer::tokenizer_json;
 
 use crate::formats::gguf::{Gguf, GgufTensor, MetadataValue};
 use crate::models::bert::ModelError;
+use crate::tensor::{BufferHandle, ElementType};
 
 /// The hyper-parameters of a llama model (`llama.*` GGUF keys).
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +145,9 @@ pub struct LlamaModel {
     pub gguf: Gguf,
     /// The checked hyper-parameters.
     pub config: LlamaConfig,
+    /// Weights dequantized at export, by name and element type, so that
+    /// `prefill` and `decode` share one buffer instead of dequantizing twice.
+    dequantized: std::sync::Mutex<std::collections::HashMap<(String, ElementType), BufferHandle>>,
 }
 
 impl LlamaModel {
@@ -156,7 +160,11 @@ impl LlamaModel {
         // SAFETY: forwarded to the caller.
         let gguf = unsafe { Gguf::open(path) }?;
         let config = LlamaConfig::from_gguf(&gguf, path)?;
-        let model = Self { gguf, config };
+        let model = Self {
+            gguf,
+            config,
+            dequantized: Default::default(),
+        };
         model.check_shapes()?;
         Ok(model)
     }
@@ -174,6 +182,42 @@ impl LlamaModel {
             });
         }
         Ok(tensor)
+    }
+
+    /// Returns `name` dequantized to `element` (f32 or f16), computing it
+    /// on first use only.
+    pub fn dequantized(
+        &self,
+        name: &str,
+        tensor: &GgufTensor,
+        element: ElementType,
+    ) -> Result<BufferHandle, ModelError> {
+        let key = (name.to_string(), element);
+        let mut cache = self
+            .dequantized
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(buffer) = cache.get(&key) {
+            return Ok(buffer.clone());
+        }
+        let mut values = Vec::new();
+        crate::quant::dequantize(tensor.kind, tensor.buffer.bytes(), &mut values).map_err(
+            |error| ModelError::Weight {
+                name: name.into(),
+                message: error.to_string(),
+            },
+        )?;
+        let buffer = match element {
+            ElementType::F16 => BufferHandle::owned(
+                values
+                    .iter()
+                    .flat_map(|&v| crate::quant::f32_to_f16(v).to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            ),
+            _ => BufferHandle::from_f32(&values),
+        };
+        cache.insert(key, buffer.clone());
+        Ok(buffer)
     }
 
     /// Checks every tensor the graph uses before any MLIR is built.

@@ -17,8 +17,7 @@ use crate::hlo::{
     ValueId,
 };
 use crate::models::bert::ModelError;
-use crate::quant::{GgmlType, dequantize, f32_to_f16};
-use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec};
+use crate::tensor::{ElementType, TensorEncoding, TensorSpec};
 
 /// `prefill(tokens: tensor<1xSEQxi32>) -> (logits tensor<1xSEQxVOCABxf32>,
 /// keys, values tensor<BLOCKSxKV_HEADSxSEQxHEADxf32>)`: logits at every
@@ -254,36 +253,26 @@ impl Decoder<'_, '_, '_> {
                 let values = self.f.dequantize_blocks(name, blocks, kind)?;
                 Ok(self.f.reshape(&format!("{name}.shape"), values, shape)?)
             }
-            TensorEncoding::Ggml(kind) => {
-                self.dequantized_weight(name, shape, kind, &tensor.buffer)
-            }
+            TensorEncoding::Ggml(_) => self.dequantized_weight(name, shape),
         }
     }
 
     /// Dequantizes at export (also the fallback for formats the module cannot unpack).
-    fn dequantized_weight(
-        &mut self,
-        name: &str,
-        shape: &[u64],
-        kind: GgmlType,
-        buffer: &BufferHandle,
-    ) -> crate::Result<ValueId> {
-        let mut values = Vec::new();
-        dequantize(kind, buffer.bytes(), &mut values).map_err(|error| ModelError::Weight {
-            name: name.into(),
-            message: error.to_string(),
-        })?;
-        if self.mode == QuantMode::DequantF16 {
-            let halves: Vec<u8> = values
-                .iter()
-                .flat_map(|&value| f32_to_f16(value).to_le_bytes())
-                .collect();
-            let spec = TensorSpec::dense(name, shape, ElementType::F16);
-            let value = self.f.weight(&spec, &BufferHandle::owned(halves))?;
-            return Ok(self.f.convert(name, value, ElementType::F32)?);
+    fn dequantized_weight(&mut self, name: &str, shape: &[u64]) -> crate::Result<ValueId> {
+        let tensor = self.model.tensor(name, shape)?;
+        let element = if self.mode == QuantMode::DequantF16 {
+            ElementType::F16
+        } else {
+            ElementType::F32
+        };
+        let buffer = self.model.dequantized(name, tensor, element)?;
+        let value = self
+            .f
+            .weight(&TensorSpec::dense(name, shape, element), &buffer)?;
+        if element == ElementType::F32 {
+            return Ok(value);
         }
-        let spec = TensorSpec::dense(name, shape, ElementType::F32);
-        Ok(self.f.weight(&spec, &BufferHandle::from_f32(&values))?)
+        Ok(self.f.convert(name, value, ElementType::F32)?)
     }
 
     fn scalar(&mut self, location: &str, value: f64, shape: &[u64]) -> Result<ValueId, HloError> {
