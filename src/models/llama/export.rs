@@ -52,6 +52,8 @@ pub unsafe fn export(
 ) -> crate::Result<Manifest> {
     // SAFETY: forwarded to the caller.
     let model = unsafe { LlamaModel::open(path) }?;
+    // Every metadata check happens before any MLIR is built or file written.
+    let tokenizer = super::tokenizer_json(&model.gguf, path)?;
     let session = options.compile.session()?;
     let context = session.context()?;
     let mut module = ModuleBuilder::new(
@@ -65,7 +67,6 @@ pub unsafe fn export(
     build_decode(&mut module, &model, length, quant)?;
     let converted = module.finish()?;
     let artifacts = write_artifacts(&session, &converted, out, "model", options.selection)?;
-    let tokenizer = super::tokenizer_json(&model.gguf, path)?;
     let tokenizer_path = out.join("tokenizer.json");
     crate::output::write_atomically(&tokenizer_path, tokenizer.to_string().as_bytes()).map_err(
         |source| crate::Error::Io {
