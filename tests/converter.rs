@@ -13,15 +13,20 @@ fn f32_tensor(shape: &[u64]) -> TensorType {
     TensorType::new(shape, ElementType::F32)
 }
 
-#[test]
-fn verifier_errors_name_the_op_and_its_location() {
-    let session = CompileOptions::default().session().unwrap();
-    let mut module = ModuleBuilder::new(
+/// An empty module `m` that inlines every weight.
+fn inline_module(session: &irex::iree::Session) -> ModuleBuilder<'_> {
+    ModuleBuilder::new(
         session.context().unwrap(),
         "m",
         ConstantMaterializationPolicy::InlineAlways,
         "model",
-    );
+    )
+}
+
+#[test]
+fn verifier_errors_name_the_op_and_its_location() {
+    let session = CompileOptions::default().session().unwrap();
+    let mut module = inline_module(&session);
     Example::MismatchedAdd.build(&mut module).unwrap();
     let Err(HloError::Verification { diagnostics }) = module.finish() else {
         panic!("the mismatched add must fail verification");
@@ -39,12 +44,7 @@ fn verifier_errors_name_the_op_and_its_location() {
 #[test]
 fn shape_errors_are_caught_before_building() {
     let session = CompileOptions::default().session().unwrap();
-    let mut module = ModuleBuilder::new(
-        session.context().unwrap(),
-        "m",
-        ConstantMaterializationPolicy::InlineAlways,
-        "model",
-    );
+    let mut module = inline_module(&session);
     let mut main = module
         .function("main", &[f32_tensor(&[3, 2]), f32_tensor(&[3])])
         .unwrap();

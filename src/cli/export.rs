@@ -132,18 +132,7 @@ fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
     // SAFETY: irex documents that its inputs must not change while it runs.
     let manifest = unsafe { bert::export(folder, &args.output, &options) }
         .with_context(|| format!("exporting `{}`", folder.display()))?;
-    for file in [
-        &manifest.mlir_text,
-        &manifest.mlir_bytecode,
-        &manifest.parameters,
-        &manifest.module,
-        &manifest.tokenizer,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        eprintln!("irex: wrote {}", args.output.join(file).display());
-    }
+    report(&manifest, &args.output);
     Ok(())
 }
 
