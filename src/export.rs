@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::Result;
 use crate::formats::irpa::write_archive;
 use crate::hlo::{self, ConvertedModule, PrintOptions, archive_entries};
-use crate::iree::{Session, compile_module};
+use melior::ir::Module;
+
+use crate::iree::{CompileOptions, Session, compile_module};
 
 /// Which artifacts to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,10 +81,38 @@ pub fn write_artifacts(
         artifacts.irpa = Some(path("irpa"));
     }
     if selection.vmfb {
-        compile_module(session, &converted.module, &path("vmfb"))?;
+        compile_to_vmfb(session, &converted.module, &path("vmfb"))?;
         artifacts.vmfb = Some(path("vmfb"));
     }
     Ok(artifacts)
+}
+
+/// Compiles `module` to a `.vmfb` at `path`, first lowering its
+/// `!quant.uniform` weights to integer arithmetic (IREE 3.10 cannot legalize
+/// `stablehlo.uniform_dequantize`; see [`hlo::lower_uniform_quantization`]).
+///
+/// Like [`compile_module`], this rewrites the module: write MLIR outputs first.
+pub fn compile_to_vmfb(session: &Session, module: &Module<'_>, path: &Path) -> Result<()> {
+    hlo::lower_uniform_quantization(session.context()?, module)?;
+    compile_module(session, module, path)?;
+    Ok(())
+}
+
+/// Compiles an MLIR text or bytecode file to a `.vmfb` at `path`, through
+/// [`compile_to_vmfb`].
+pub fn compile_file(options: &CompileOptions, input: &Path, path: &Path) -> Result<()> {
+    let session = options.session()?;
+    let io = |source| crate::Error::Io {
+        what: "reading",
+        path: input.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(input).map_err(io)?;
+    // SAFETY: irex documents that its inputs must not change while it runs;
+    // the map lives until the parser has made the module.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let module = hlo::parse_module(session.context()?, &bytes, &input.display().to_string())?;
+    compile_to_vmfb(&session, &module, path)
 }
 
 /// Returns the file name of an artifact path, for manifests (which name

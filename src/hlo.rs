@@ -15,9 +15,11 @@ mod emit;
 mod error;
 mod function;
 mod indexing;
+mod lower;
 mod module;
 mod ops;
 mod policy;
+mod quantized;
 mod reduce;
 mod types;
 
@@ -26,8 +28,10 @@ pub use emit::{PrintOptions, parse_module, print_module, write_bytecode, write_t
 pub use error::HloError;
 pub use function::{FunctionBuilder, ValueId};
 pub use indexing::Comparison;
+pub use lower::lower_uniform_quantization;
 pub use module::{ConvertedModule, ModuleBuilder};
 pub use ops::DotDimensions;
 pub use policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
+pub use quantized::UniformQuantization;
 pub use reduce::Reduction;
 pub use types::TensorType;

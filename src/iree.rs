@@ -12,7 +12,7 @@ mod invocation;
 mod session;
 pub mod tools;
 
-pub use compile::{CompileOptions, compile_module, compile_source_file};
+pub use compile::{CompileOptions, compile_module};
 pub use error::{Diagnostic, IreeError, Severity};
 pub use invocation::{Invocation, Output};
 pub use session::{API_MAJOR_VERSION, Session, api_version, revision};

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use irex::iree::{CompileOptions, compile_source_file};
+use irex::export::compile_file;
+use irex::iree::CompileOptions;
 
 /// Arguments of `irex compile`.
 #[derive(Args)]
@@ -28,6 +29,6 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
         target_cpu: args.target_cpu,
         extra_flags: Vec::new(),
     };
-    compile_source_file(&options, &args.input, &args.output)?;
+    compile_file(&options, &args.input, &args.output)?;
     Ok(())
 }

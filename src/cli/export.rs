@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use irex::export::ArtifactSelection;
+use irex::export::{ArtifactSelection, compile_to_vmfb};
 use irex::formats::irpa::write_archive;
 use irex::hlo::{
     ConstantMaterializationPolicy, ModuleBuilder, PrintOptions, archive_entries, print_module,
 };
-use irex::iree::{CompileOptions, compile_module};
+use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::bert::{self, ExportOptions};
 use irex::models::llama;
@@ -212,7 +212,7 @@ fn export_example(example: Example, args: &ExportArgs) -> anyhow::Result<()> {
         (None, true) => {}
     }
     if let Some(path) = &args.vmfb {
-        compile_module(&session, &converted.module, path)
+        compile_to_vmfb(&session, &converted.module, path)
             .with_context(|| format!("compiling `{}`", path.display()))?;
     }
     Ok(())

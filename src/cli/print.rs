@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use irex::hlo::{PrintOptions, parse_module, print_module};
+use irex::hlo::{PrintOptions, lower_uniform_quantization, parse_module, print_module};
 use irex::iree::CompileOptions;
 
 /// Arguments of `irex print`.
@@ -15,6 +15,10 @@ pub struct PrintArgs {
     /// Print op locations.
     #[arg(long)]
     locations: bool,
+    /// Print the module as irex hands it to IREE: `!quant.uniform` weights
+    /// lowered to integer arithmetic.
+    #[arg(long)]
+    lower_quant: bool,
 }
 
 /// Runs `irex print`.
@@ -24,6 +28,9 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     let session = CompileOptions::default().session()?;
     let context = session.context()?;
     let module = parse_module(context, &bytes, &args.input.display().to_string())?;
+    if args.lower_quant {
+        lower_uniform_quantization(context, &module)?;
+    }
     let text = print_module(
         &module,
         PrintOptions {

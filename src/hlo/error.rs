@@ -39,6 +39,16 @@ pub enum HloError {
         /// What is wrong.
         message: String,
     },
+    /// A module holds quantized values the lowering cannot turn into arithmetic.
+    #[error("{op} at {location}: {message}")]
+    Lowering {
+        /// The op or type.
+        op: String,
+        /// Where it is (an MLIR location, or the type).
+        location: String,
+        /// What cannot be lowered.
+        message: String,
+    },
     /// MLIR could not parse a module.
     #[error("cannot parse `{source_name}`{}", list(.diagnostics))]
     Parse {

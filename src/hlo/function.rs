@@ -140,6 +140,30 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         ValueId(self.values.len() as u32 - 1)
     }
 
+    /// Appends a single-result op whose result the builder does not track
+    /// (a value of a type [`TensorType`] cannot describe, used right away).
+    pub(super) fn append_untracked(&mut self, operation: Operation<'c>) -> MlirValue {
+        let appended = self.block().append_operation(operation);
+        let result = appended.result(0).expect("op built with one result");
+        Value::from(result).to_raw()
+    }
+
+    /// Returns whether the policy sends a weight of `bytes` bytes to the `.irpa`.
+    pub(super) fn module_policy_is_external(&self, bytes: u64) -> bool {
+        self.module.policy().is_external(bytes)
+    }
+
+    /// Declares an external weight's global with an explicit MLIR type.
+    pub(super) fn declare_typed_parameter(
+        &mut self,
+        reference: ExternalParameterRef,
+        mlir_type: Type<'c>,
+        type_source: &str,
+    ) -> Result<String, HloError> {
+        self.module
+            .declare_typed_parameter(reference, mlir_type, type_source)
+    }
+
     /// Appends a zero-result op (a terminator).
     fn push_terminator(&mut self, operation: Operation<'c>) {
         self.block().append_operation(operation);
@@ -238,7 +262,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         Ok(self.push(operation, tensor_type))
     }
 
-    fn module_scope(&self) -> String {
+    pub(super) fn module_scope(&self) -> String {
         self.module.scope().to_string()
     }
 

@@ -9,7 +9,7 @@ use melior::diagnostic::{Diagnostic as MlirDiagnostic, DiagnosticSeverity};
 use melior::ir::attribute::{StringAttribute, TypeAttribute};
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike};
-use melior::ir::{Attribute, Identifier, Location, Module, Operation};
+use melior::ir::{Attribute, Identifier, Location, Module, Operation, Type};
 
 use super::function::FunctionBuilder;
 use super::{ConstantMaterializationPolicy, ExternalParameterRef, HloError, TensorType};
@@ -23,8 +23,8 @@ pub struct ModuleBuilder<'c> {
     scope: String,
     parameters: Vec<ExternalParameterRef>,
     symbols: HashSet<String>,
-    /// Parameter key → (global symbol, type), so functions share one global.
-    declared: HashMap<String, (String, TensorType)>,
+    /// Parameter key → (global symbol, type source), so functions share one global.
+    declared: HashMap<String, (String, String)>,
     global_count: usize,
 }
 
@@ -117,6 +117,17 @@ impl<'c> ModuleBuilder<'c> {
         reference: ExternalParameterRef,
         r#type: &TensorType,
     ) -> Result<String, HloError> {
+        self.declare_typed_parameter(reference, r#type.to_mlir(self.context), &r#type.to_string())
+    }
+
+    /// [`Self::declare_parameter`] for any tensor type, given with the text
+    /// of its MLIR form (`type_source`, which names it in the attribute).
+    pub(super) fn declare_typed_parameter(
+        &mut self,
+        reference: ExternalParameterRef,
+        mlir_type: Type<'c>,
+        type_source: &str,
+    ) -> Result<String, HloError> {
         let refuse = |message| HloError::Weight {
             key: reference.key.clone(),
             message,
@@ -124,10 +135,10 @@ impl<'c> ModuleBuilder<'c> {
         check_parameter_name("scope", &reference.scope).map_err(refuse)?;
         check_parameter_name("key", &reference.key).map_err(refuse)?;
         if let Some((symbol, declared_type)) = self.declared.get(&reference.key) {
-            if declared_type != r#type {
-                return Err(refuse(
-                    format!("declared as {declared_type} and again as {type}", type = r#type),
-                ));
+            if declared_type != type_source {
+                return Err(refuse(format!(
+                    "declared as {declared_type} and again as {type_source}"
+                )));
             }
             return Ok(symbol.clone());
         }
@@ -137,7 +148,7 @@ impl<'c> ModuleBuilder<'c> {
             "#flow.parameter.named<{}::{}> : {}",
             string_literal(&reference.scope),
             string_literal(&reference.key),
-            r#type
+            type_source
         );
         let build_error = |diagnostics| HloError::Build {
             what: "#flow.parameter.named".into(),
@@ -160,7 +171,7 @@ impl<'c> ModuleBuilder<'c> {
                 ),
                 (
                     Identifier::new(context, "type"),
-                    TypeAttribute::new(r#type.to_mlir(context)).into(),
+                    TypeAttribute::new(mlir_type).into(),
                 ),
                 (Identifier::new(context, "initial_value"), initial_value),
             ])
@@ -170,8 +181,10 @@ impl<'c> ModuleBuilder<'c> {
             .body()
             .insert_operation(self.global_count, global);
         self.global_count += 1;
-        self.declared
-            .insert(reference.key.clone(), (symbol.clone(), r#type.clone()));
+        self.declared.insert(
+            reference.key.clone(),
+            (symbol.clone(), type_source.to_string()),
+        );
         self.parameters.push(reference);
         Ok(symbol)
     }

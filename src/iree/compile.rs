@@ -126,19 +126,6 @@ pub fn compile_module(
     write_vmfb(&mut invocation, path)
 }
 
-/// Compiles an MLIR text or bytecode file to a `.vmfb` at `path`.
-pub fn compile_source_file(
-    options: &CompileOptions,
-    input: &Path,
-    path: &Path,
-) -> Result<(), IreeError> {
-    let session = options.session()?;
-    let mut invocation = Invocation::new(&session)?;
-    invocation.parse_file(&session, input)?;
-    invocation.run_pipeline()?;
-    write_vmfb(&mut invocation, path)
-}
-
 fn write_vmfb(invocation: &mut Invocation<'_>, path: &Path) -> Result<(), IreeError> {
     let io = |source| IreeError::Io {
         what: "writing",

@@ -23,11 +23,6 @@ pub struct iree_compiler_session_t {
 pub struct iree_compiler_invocation_t {
     _opaque: [u8; 0],
 }
-/// Opaque `iree_compiler_source_t`.
-#[repr(C)]
-pub struct iree_compiler_source_t {
-    _opaque: [u8; 0],
-}
 /// Opaque `iree_compiler_output_t`.
 #[repr(C)]
 pub struct iree_compiler_output_t {
@@ -80,10 +75,6 @@ unsafe extern "C" {
         invocation: *mut iree_compiler_invocation_t,
         module: MlirOperation,
     ) -> bool;
-    pub fn ireeCompilerInvocationParseSource(
-        invocation: *mut iree_compiler_invocation_t,
-        source: *mut iree_compiler_source_t,
-    ) -> bool;
     pub fn ireeCompilerInvocationPipeline(
         invocation: *mut iree_compiler_invocation_t,
         pipeline: c_int,
@@ -92,13 +83,6 @@ unsafe extern "C" {
         invocation: *mut iree_compiler_invocation_t,
         output: *mut iree_compiler_output_t,
     ) -> *mut iree_compiler_error_t;
-
-    pub fn ireeCompilerSourceOpenFile(
-        session: *mut iree_compiler_session_t,
-        path: *const c_char,
-        source: *mut *mut iree_compiler_source_t,
-    ) -> *mut iree_compiler_error_t;
-    pub fn ireeCompilerSourceDestroy(source: *mut iree_compiler_source_t);
 
     pub fn ireeCompilerOutputOpenFile(
         path: *const c_char,

@@ -124,25 +124,6 @@ impl<'a> Invocation<'a> {
         }
     }
 
-    /// Parses an MLIR text or bytecode file as the invocation's module.
-    pub fn parse_file(&mut self, session: &Session, path: &Path) -> Result<(), IreeError> {
-        let c_path = path_to_c(path)?;
-        let mut source = ptr::null_mut();
-        // SAFETY: valid session and path; `source` is set even on error.
-        let error =
-            unsafe { ffi::ireeCompilerSourceOpenFile(session.raw(), c_path.as_ptr(), &mut source) };
-        let _guard = SourceGuard(source);
-        check(error, "ireeCompilerSourceOpenFile")?;
-        let _lock = compiler_lock();
-        // SAFETY: the source is live until the guard drops, after the parse.
-        let parsed = unsafe { ffi::ireeCompilerInvocationParseSource(self.raw.as_ptr(), source) };
-        if parsed {
-            Ok(())
-        } else {
-            Err(self.failure("parse"))
-        }
-    }
-
     /// Runs the standard pipeline: input conversion to VM bytecode.
     pub fn run_pipeline(&mut self) -> Result<(), IreeError> {
         let _lock = compiler_lock();
@@ -173,17 +154,6 @@ impl Drop for Invocation<'_> {
         // SAFETY: the handle is ours and destroyed exactly once; the boxed
         // diagnostics are dropped after this, so no callback sees them freed.
         unsafe { ffi::ireeCompilerInvocationDestroy(self.raw.as_ptr()) }
-    }
-}
-
-struct SourceGuard(*mut ffi::iree_compiler_source_t);
-
-impl Drop for SourceGuard {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: the source is ours and destroyed exactly once.
-            unsafe { ffi::ireeCompilerSourceDestroy(self.0) }
-        }
     }
 }
 

@@ -28,6 +28,7 @@ const DIALECTS: &[&str] = &[
     "flow",
     "arith",
     "tensor",
+    "quant",
 ];
 
 /// Returns the compiler library's API version as (major, minor).

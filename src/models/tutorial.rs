@@ -10,6 +10,7 @@ use crate::export::{ArtifactSelection, Artifacts, write_artifacts};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{
     ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType,
+    UniformQuantization,
 };
 use crate::iree::CompileOptions;
 use crate::iree::tools::{RunRequest, run_module};
@@ -26,6 +27,10 @@ pub enum Example {
     UniformLinear,
     /// Adds a `tensor<4xf32>` to a `tensor<2xf32>`: fails verification, on purpose.
     MismatchedAdd,
+    /// `main(x: tensor<3xf32>) = W·x + b` with int8 weights of `!quant.uniform`
+    /// type: `W` per-axis (row scales 0.5 and 0.25, zero points 0 and −2),
+    /// `b` per-tensor (scale 0.125, zero point 4).
+    Int8Linear,
 }
 
 /// The scope tutorial parameters live in (`--parameters=model=...`).
@@ -33,11 +38,12 @@ pub const SCOPE: &str = "model";
 
 impl Example {
     /// Every example, in tutorial order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Affine,
         Self::Linear,
         Self::UniformLinear,
         Self::MismatchedAdd,
+        Self::Int8Linear,
     ];
 
     /// Returns the name the CLI uses.
@@ -47,6 +53,7 @@ impl Example {
             Self::Linear => "linear",
             Self::UniformLinear => "uniform-linear",
             Self::MismatchedAdd => "mismatched-add",
+            Self::Int8Linear => "int8-linear",
         }
     }
 
@@ -62,6 +69,7 @@ impl Example {
             Self::Linear => build_linear(module, &[1.0, 2.0, 3.0, 4.0], &[0.5, -1.0]),
             Self::UniformLinear => build_linear(module, &[0.5; 4], &[1.0; 2]),
             Self::MismatchedAdd => build_mismatched_add(module),
+            Self::Int8Linear => build_int8_linear(module),
         }
     }
 
@@ -69,6 +77,7 @@ impl Example {
     pub fn sample_input(self) -> NpyArray {
         match self {
             Self::Affine => NpyArray::from_f32(&[4], &[1.0, 2.0, 3.0, 4.0]),
+            Self::Int8Linear => NpyArray::from_f32(&[3], &[1.0, 2.0, 3.0]),
             _ => NpyArray::from_f32(&[2], &[1.0, 2.0]),
         }
     }
@@ -102,6 +111,24 @@ fn build_linear(
     let b = main.weight(&bias_spec, &BufferHandle::from_f32(bias))?;
     let product = main.dot_general("linear.matvec", w, x, &DotDimensions::contract(1, 0))?;
     let y = main.add("linear.bias_add", product, b)?;
+    main.finish(&[y])
+}
+
+/// `W = [[2, −4, 6], [8, 10, −12]]` and `b = [12, −4]` as stored integers;
+/// dequantized, `W = [[1, −2, 3], [2.5, 3, −2.5]]` and `b = [1, −1]`.
+fn build_int8_linear(module: &mut ModuleBuilder<'_>) -> Result<(), HloError> {
+    let stored =
+        |values: &[i8]| BufferHandle::owned(values.iter().map(|&v| v as u8).collect::<Vec<_>>());
+    let weight_spec = TensorSpec::dense("int8.weight", &[2, 3], ElementType::I8);
+    let bias_spec = TensorSpec::dense("int8.bias", &[2], ElementType::I8);
+    let rows = UniformQuantization::per_axis(ElementType::I8, 0, vec![0.5, 0.25], vec![0, -2]);
+    let whole = UniformQuantization::per_tensor(ElementType::I8, 0.125, 4);
+    let mut main = module.function("main", &[f32_tensor(&[3])])?;
+    let x = main.argument(0);
+    let w = main.quantized_weight(&weight_spec, &stored(&[2, -4, 6, 8, 10, -12]), &rows)?;
+    let b = main.quantized_weight(&bias_spec, &stored(&[12, -4]), &whole)?;
+    let product = main.dot_general("int8.matvec", w, x, &DotDimensions::contract(1, 0))?;
+    let y = main.add("int8.bias_add", product, b)?;
     main.finish(&[y])
 }
 

@@ -1,0 +1,432 @@
+//! Weights stored as integers with per-tensor or per-axis affine scales,
+//! declared with MLIR's `!quant.uniform` element type and turned into floats
+//! by `stablehlo.uniform_dequantize`: `real = (stored − zero_point) · scale`.
+//!
+//! The integers stay in their source buffer (the `.irpa` holds them byte for
+//! byte); only the scales and zero points live in the type. The quant
+//! dialect's C constructors are not exported by IREE's compiler library, so
+//! the type is parsed from text built with round-trip float formatting; MLIR
+//! prints it back losslessly, which [`UniformQuantization::parse`] reads.
+
+use std::fmt::Write as _;
+
+use melior::ir::attribute::{DenseElementsAttribute, FlatSymbolRefAttribute};
+use melior::ir::operation::OperationBuilder;
+use melior::ir::{Attribute, Identifier, Type, Value};
+use mlir_sys::MlirValue;
+
+use super::function::{FunctionBuilder, ValueId};
+use super::module::capture_diagnostics;
+use super::{ExternalParameterRef, HloError, TensorType};
+use crate::tensor::{BufferHandle, ElementType, TensorSpec};
+
+/// The parameters of a `!quant.uniform` element type with f32 as the
+/// expressed type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UniformQuantization {
+    /// The stored integer type: i8, u8, i16 or u16.
+    pub storage: ElementType,
+    /// The quantized dimension, or `None` for one scale for the whole tensor.
+    pub axis: Option<usize>,
+    /// One scale, or one per index of `axis`.
+    pub scales: Vec<f64>,
+    /// Zero points, paired with `scales`.
+    pub zero_points: Vec<i64>,
+}
+
+impl UniformQuantization {
+    /// One scale and zero point for the whole tensor.
+    pub fn per_tensor(storage: ElementType, scale: f64, zero_point: i64) -> Self {
+        Self {
+            storage,
+            axis: None,
+            scales: vec![scale],
+            zero_points: vec![zero_point],
+        }
+    }
+
+    /// A scale and zero point per index of dimension `axis`.
+    pub fn per_axis(
+        storage: ElementType,
+        axis: usize,
+        scales: Vec<f64>,
+        zero_points: Vec<i64>,
+    ) -> Self {
+        Self {
+            storage,
+            axis: Some(axis),
+            scales,
+            zero_points,
+        }
+    }
+
+    /// Checks the parameters against a tensor of `shape`: a supported
+    /// storage type, finite positive scales, zero points the storage type
+    /// can hold, and one pair per index of the axis.
+    pub fn check(&self, shape: &[u64]) -> Result<(), String> {
+        let (low, high) = storage_range(self.storage).ok_or_else(|| {
+            format!(
+                "storage type {}: !quant.uniform weights are stored as i8, u8, i16 or u16",
+                self.storage
+            )
+        })?;
+        let expected = match self.axis {
+            None => 1,
+            Some(axis) => *shape
+                .get(axis)
+                .ok_or_else(|| format!("quantized axis {axis} of a rank-{} tensor", shape.len()))?,
+        };
+        if self.scales.len() as u64 != expected || self.zero_points.len() != self.scales.len() {
+            return Err(format!(
+                "{} scales and {} zero points, expected {expected} of each",
+                self.scales.len(),
+                self.zero_points.len()
+            ));
+        }
+        if let Some(bad) = self.scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(format!("scale {bad}: scales must be finite and positive"));
+        }
+        if let Some(bad) = self.zero_points.iter().find(|z| !(low..=high).contains(*z)) {
+            return Err(format!(
+                "zero point {bad} outside the {} range {low}..={high}",
+                self.storage
+            ));
+        }
+        Ok(())
+    }
+
+    /// Returns whether every zero point is 0 (symmetric quantization).
+    pub fn is_symmetric(&self) -> bool {
+        self.zero_points.iter().all(|&z| z == 0)
+    }
+
+    /// Returns the element type's MLIR form, e.g.
+    /// `!quant.uniform<i8:f32:0, {5.0e-1,2.5e-1:3}>`.
+    pub fn element_source(&self) -> String {
+        let storage = match self.storage {
+            ElementType::U8 => "u8".to_string(),
+            ElementType::U16 => "u16".to_string(),
+            other => other.to_string(),
+        };
+        let pair = |scale: f64, zero: i64| {
+            let mut text = float_literal(scale);
+            if zero != 0 {
+                write!(text, ":{zero}").expect("writing to a String");
+            }
+            text
+        };
+        let pairs: Vec<String> = self
+            .scales
+            .iter()
+            .zip(&self.zero_points)
+            .map(|(&s, &z)| pair(s, z))
+            .collect();
+        match self.axis {
+            None => format!("!quant.uniform<{storage}:f32, {}>", pairs[0]),
+            Some(axis) => format!(
+                "!quant.uniform<{storage}:f32:{axis}, {{{}}}>",
+                pairs.join(",")
+            ),
+        }
+    }
+
+    /// Returns the `tensor<SHAPE x !quant.uniform<...>>` form.
+    pub fn tensor_source(&self, shape: &[u64]) -> String {
+        let mut text = "tensor<".to_string();
+        for dimension in shape {
+            write!(text, "{dimension}x").expect("writing to a String");
+        }
+        format!("{text}{}>", self.element_source())
+    }
+
+    /// Reads the parameters back from a printed `!quant.uniform<...>`
+    /// element type (as MLIR prints it: storage, an optional `<min:max>`
+    /// range, `f32`, an optional axis, then `scale[:zero]` or a braced list).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let unsupported = || format!("`{text}` is not an f32 !quant.uniform type irex lowers");
+        let body = text
+            .trim()
+            .strip_prefix("!quant.uniform<")
+            .and_then(|rest| rest.strip_suffix('>'))
+            .ok_or_else(unsupported)?;
+        let (head, parameters) = body.split_once(", ").ok_or_else(unsupported)?;
+        let (storage_text, rest) = split_storage(head).ok_or_else(unsupported)?;
+        let storage = match storage_text {
+            "i8" => ElementType::I8,
+            "u8" => ElementType::U8,
+            "i16" => ElementType::I16,
+            "u16" => ElementType::U16,
+            _ => return Err(unsupported()),
+        };
+        let mut fields = rest.split(':');
+        if fields.next() != Some("f32") {
+            return Err(unsupported());
+        }
+        let axis = match fields.next() {
+            None => None,
+            Some(axis) => Some(axis.parse().map_err(|_| unsupported())?),
+        };
+        let list = match (axis, parameters.strip_prefix('{')) {
+            (Some(_), Some(list)) => list.strip_suffix('}').ok_or_else(unsupported)?,
+            (None, None) => parameters,
+            _ => return Err(unsupported()),
+        };
+        let mut quantization = Self {
+            storage,
+            axis,
+            scales: Vec::new(),
+            zero_points: Vec::new(),
+        };
+        for pair in list.split(',') {
+            let (scale, zero) = pair.trim().split_once(':').unwrap_or((pair.trim(), "0"));
+            quantization
+                .scales
+                .push(scale.parse().map_err(|_| unsupported())?);
+            quantization
+                .zero_points
+                .push(zero.parse().map_err(|_| unsupported())?);
+        }
+        Ok(quantization)
+    }
+}
+
+/// Splits `i8<-127:127>:f32:0` into `i8` and `f32:0` (dropping the range,
+/// which only limits what quantization produces, not how values dequantize).
+fn split_storage(head: &str) -> Option<(&str, &str)> {
+    match head.find(['<', ':'])? {
+        at if head[at..].starts_with('<') => {
+            let close = head.find('>')?;
+            Some((&head[..at], head[close + 1..].strip_prefix(':')?))
+        }
+        at => Some((&head[..at], &head[at + 1..])),
+    }
+}
+
+/// The values a storage type holds, or `None` for a type irex does not store.
+fn storage_range(storage: ElementType) -> Option<(i64, i64)> {
+    match storage {
+        ElementType::I8 => Some((i8::MIN.into(), i8::MAX.into())),
+        ElementType::U8 => Some((0, u8::MAX.into())),
+        ElementType::I16 => Some((i16::MIN.into(), i16::MAX.into())),
+        ElementType::U16 => Some((0, u16::MAX.into())),
+        _ => None,
+    }
+}
+
+/// Formats `value` so MLIR reads back the same double: Rust's shortest
+/// round-trip digits, with the `.` MLIR's float literals need.
+fn float_literal(value: f64) -> String {
+    let text = format!("{value:e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) if !mantissa.contains('.') => {
+            format!("{mantissa}.0e{exponent}")
+        }
+        _ => text,
+    }
+}
+
+impl<'c> FunctionBuilder<'_, 'c> {
+    /// Brings an integer weight with `quantization` into the function and
+    /// returns it dequantized to f32.
+    ///
+    /// The integers keep `spec`'s storage element type and bytes: external
+    /// weights become a `util.global` of `!quant.uniform` element type backed
+    /// by `#flow.parameter.named`, inline ones a `stablehlo.constant` of that
+    /// type; `stablehlo.uniform_dequantize` follows.
+    pub fn quantized_weight(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+        quantization: &UniformQuantization,
+    ) -> Result<ValueId, HloError> {
+        let refuse = |message| HloError::Weight {
+            key: spec.name.clone(),
+            message,
+        };
+        if spec.element != quantization.storage {
+            return Err(refuse(format!(
+                "stored as {}, but its quantization stores {}",
+                spec.element, quantization.storage
+            )));
+        }
+        quantization.check(&spec.shape).map_err(refuse)?;
+        if spec.storage_bytes() != Some(buffer.len()) {
+            return Err(refuse(format!(
+                "{} bytes, but its spec needs {:?}",
+                buffer.len(),
+                spec.storage_bytes()
+            )));
+        }
+        let source = quantization.tensor_source(&spec.shape);
+        let (parsed, diagnostics) =
+            capture_diagnostics(self.context(), || Type::parse(self.context(), &source));
+        let quantized_type = parsed.ok_or_else(|| HloError::Build {
+            what: source.clone(),
+            location: spec.name.clone(),
+            diagnostics,
+        })?;
+        let stored = if self.module_policy_is_external(buffer.len()) {
+            self.load_quantized_global(spec, buffer, quantized_type, &source)?
+        } else {
+            self.quantized_constant(spec, buffer, quantized_type)?
+        };
+        let result = TensorType::new(&spec.shape, ElementType::F32);
+        let location = format!("{}.dequantize", spec.name);
+        // SAFETY: `stored` is the result of an op just appended to this
+        // function's block, which the module keeps alive.
+        let stored = unsafe { Value::from_raw(stored) };
+        let operation =
+            OperationBuilder::new("stablehlo.uniform_dequantize", self.location(&location))
+                .add_operands(&[stored])
+                .add_results(&[result.to_mlir(self.context())])
+                .build()
+                .map_err(|_| HloError::build("stablehlo.uniform_dequantize", &location))?;
+        Ok(self.push(operation, result))
+    }
+
+    /// `util.global.load` of the weight's `!quant.uniform` global.
+    fn load_quantized_global(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+        quantized_type: Type<'c>,
+        type_source: &str,
+    ) -> Result<MlirValue, HloError> {
+        let reference = ExternalParameterRef {
+            scope: self.module_scope(),
+            key: spec.name.clone(),
+            spec: spec.clone(),
+            source: buffer.clone(),
+            splat: None,
+        };
+        let symbol = self.declare_typed_parameter(reference, quantized_type, type_source)?;
+        let context = self.context();
+        let global = FlatSymbolRefAttribute::new(context, &symbol).into();
+        let operation = OperationBuilder::new("util.global.load", self.location(&spec.name))
+            .add_attributes(&[(Identifier::new(context, "global"), global)])
+            .add_results(&[quantized_type])
+            .build()
+            .map_err(|_| HloError::build("util.global.load", &spec.name))?;
+        Ok(self.append_untracked(operation))
+    }
+
+    /// `stablehlo.constant` of `!quant.uniform` type holding the stored integers.
+    fn quantized_constant(
+        &mut self,
+        spec: &TensorSpec,
+        buffer: &BufferHandle,
+        quantized_type: Type<'c>,
+    ) -> Result<MlirValue, HloError> {
+        let storage = TensorType::new(&spec.shape, spec.element).to_mlir(self.context());
+        let value: Attribute<'c> =
+            DenseElementsAttribute::raw_buffer(storage, buffer.bytes()).into();
+        let operation = OperationBuilder::new("stablehlo.constant", self.location(&spec.name))
+            .add_attributes(&[(Identifier::new(self.context(), "value"), value)])
+            .add_results(&[quantized_type])
+            .build()
+            .map_err(|_| HloError::build("stablehlo.constant", &spec.name))?;
+        Ok(self.append_untracked(operation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_literals_round_trip_and_carry_a_point() {
+        for value in [0.5, 0.25, 1.0, 0.0123456789012345, 3.0e-8, 1234.5678] {
+            let text = float_literal(value);
+            assert!(text.contains('.'), "{text}");
+            assert_eq!(text.parse::<f64>().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn parses_what_mlir_prints() {
+        let per_axis = UniformQuantization::parse(
+            "!quant.uniform<i8:f32:1, {0.012345678901234501:3,2.500000e-01}>",
+        )
+        .unwrap();
+        assert_eq!(
+            per_axis,
+            UniformQuantization::per_axis(
+                ElementType::I8,
+                1,
+                vec![0.0123456789012345, 0.25],
+                vec![3, 0]
+            )
+        );
+        let per_tensor =
+            UniformQuantization::parse("!quant.uniform<u8<1:255>:f32, 5.000000e-01:-7>");
+        assert_eq!(
+            per_tensor.unwrap(),
+            UniformQuantization::per_tensor(ElementType::U8, 0.5, -7)
+        );
+        for bad in [
+            "!quant.uniform<i8:f16, 1.0>",
+            "!quant.uniform<i32:f32, 1.0>",
+            "!quant.uniform<i8:f32:0, 1.0>",
+            "!quant.uniform<i8:f32, {1.0}>",
+            "!quant.any<i8:f32>",
+            "!quant.uniform<i8:f32, x>",
+        ] {
+            assert!(UniformQuantization::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn element_source_is_what_parse_reads() {
+        let quantization =
+            UniformQuantization::per_axis(ElementType::U8, 0, vec![0.1, 3.0e-8], vec![128, 0]);
+        assert_eq!(
+            quantization.element_source(),
+            "!quant.uniform<u8:f32:0, {1.0e-1:128,3.0e-8}>"
+        );
+        assert_eq!(
+            UniformQuantization::parse(&quantization.element_source()).unwrap(),
+            quantization
+        );
+    }
+
+    #[test]
+    fn check_refuses_what_cannot_dequantize() {
+        let shape = [2, 3];
+        let ok = UniformQuantization::per_axis(ElementType::I8, 0, vec![0.5, 0.25], vec![0, -3]);
+        assert_eq!(ok.check(&shape), Ok(()));
+        let cases = [
+            (
+                UniformQuantization::per_axis(ElementType::I8, 1, vec![0.5, 0.25], vec![0, 0]),
+                "expected 3",
+            ),
+            (
+                UniformQuantization::per_axis(ElementType::I8, 2, vec![0.5], vec![0]),
+                "axis 2",
+            ),
+            (
+                UniformQuantization::per_tensor(ElementType::I8, 0.0, 0),
+                "finite and positive",
+            ),
+            (
+                UniformQuantization::per_tensor(ElementType::I8, f64::NAN, 0),
+                "finite and positive",
+            ),
+            (
+                UniformQuantization::per_tensor(ElementType::I8, 1.0, 128),
+                "outside",
+            ),
+            (
+                UniformQuantization::per_tensor(ElementType::U8, 1.0, -1),
+                "outside",
+            ),
+            (
+                UniformQuantization::per_tensor(ElementType::F32, 1.0, 0),
+                "storage type",
+            ),
+        ];
+        for (quantization, expected) in cases {
+            let message = quantization.check(&shape).unwrap_err();
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+}
