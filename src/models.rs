@@ -2,5 +2,6 @@
 //! models (BERT from safetensors, llama from GGUF) join them here.
 
 pub mod bert;
+pub mod int8;
 pub mod llama;
 pub mod tutorial;

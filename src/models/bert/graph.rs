@@ -10,6 +10,7 @@ use super::{BertModel, ModelError, Pooling};
 use crate::hlo::{
     DotDimensions, FunctionBuilder, HloError, ModuleBuilder, Reduction, TensorType, ValueId,
 };
+use crate::models::int8::affine_quantization;
 use crate::tensor::ElementType;
 
 /// The exported function: `(input_ids, attention_mask, token_type_ids)`,
@@ -90,15 +91,21 @@ impl Encoder<'_, '_, '_> {
             }
             .into());
         }
-        let value = self.f.weight(&tensor.spec, &tensor.buffer)?;
         match tensor.spec.element {
-            ElementType::F32 => Ok(value),
+            ElementType::F32 => Ok(self.f.weight(&tensor.spec, &tensor.buffer)?),
             ElementType::F16 | ElementType::BF16 | ElementType::F64 => {
+                let value = self.f.weight(&tensor.spec, &tensor.buffer)?;
                 Ok(self.f.convert(name, value, ElementType::F32)?)
+            }
+            storage @ (ElementType::I8 | ElementType::U8) => {
+                let quantization = affine_quantization(&self.model.weights, name, storage, shape)?;
+                Ok(self
+                    .f
+                    .quantized_weight(&tensor.spec, &tensor.buffer, &quantization)?)
             }
             other => Err(ModelError::Weight {
                 name: name.into(),
-                message: format!("element type {other}, expected a float"),
+                message: format!("element type {other}, expected a float or int8 with scales"),
             }
             .into()),
         }
