@@ -46,35 +46,11 @@ fn exported() -> &'static Path {
         .path()
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (norm(a) * norm(b))
-}
-
 #[test]
 fn embeddings_match_sentence_transformers() {
     let fixture = fixture();
     let embeddings = bert::embed(exported(), &fixture.sentences).unwrap();
-    assert_eq!(embeddings.len(), fixture.sentences.len());
-    for ((sentence, got), want) in fixture
-        .sentences
-        .iter()
-        .zip(&embeddings)
-        .zip(&fixture.embeddings)
-    {
-        let similarity = cosine(got, want);
-        let largest = got
-            .iter()
-            .zip(want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(similarity >= 0.99999, "{sentence:?}: cosine {similarity}");
-        assert!(
-            largest <= 1e-4,
-            "{sentence:?}: largest difference {largest}"
-        );
-    }
+    common::assert_embeddings_match(&fixture.sentences, &embeddings, &fixture.embeddings);
 }
 
 #[test]

@@ -32,7 +32,7 @@ impl fmt::Display for ValueId {
 /// Builds the body of one function. Ops are appended in call order; each
 /// method returns the id of its result.
 pub struct FunctionBuilder<'m, 'c> {
-    module: &'m mut ModuleBuilder<'c>,
+    pub(super) module: &'m mut ModuleBuilder<'c>,
     name: String,
     /// The function's entry block, owned by the function op in the module.
     block: MlirBlock,
@@ -146,22 +146,6 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         let appended = self.block().append_operation(operation);
         let result = appended.result(0).expect("op built with one result");
         Value::from(result).to_raw()
-    }
-
-    /// Returns whether the policy sends a weight of `bytes` bytes to the `.irpa`.
-    pub(super) fn module_policy_is_external(&self, bytes: u64) -> bool {
-        self.module.policy().is_external(bytes)
-    }
-
-    /// Declares an external weight's global with an explicit MLIR type.
-    pub(super) fn declare_typed_parameter(
-        &mut self,
-        reference: ExternalParameterRef,
-        mlir_type: Type<'c>,
-        type_source: &str,
-    ) -> Result<String, HloError> {
-        self.module
-            .declare_typed_parameter(reference, mlir_type, type_source)
     }
 
     /// Appends a zero-result op (a terminator).

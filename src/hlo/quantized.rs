@@ -265,7 +265,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
             location: spec.name.clone(),
             diagnostics,
         })?;
-        let stored = if self.module_policy_is_external(buffer.len()) {
+        let stored = if self.module.policy().is_external(buffer.len()) {
             self.load_quantized_global(spec, buffer, quantized_type, &source)?
         } else {
             self.quantized_constant(spec, buffer, quantized_type)?
@@ -299,7 +299,9 @@ impl<'c> FunctionBuilder<'_, 'c> {
             source: buffer.clone(),
             splat: None,
         };
-        let symbol = self.declare_typed_parameter(reference, quantized_type, type_source)?;
+        let symbol = self
+            .module
+            .declare_typed_parameter(reference, quantized_type, type_source)?;
         let context = self.context();
         let global = FlatSymbolRefAttribute::new(context, &symbol).into();
         let operation = OperationBuilder::new("util.global.load", self.location(&spec.name))

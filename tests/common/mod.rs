@@ -40,3 +40,29 @@ pub fn fixture<T: for<'de> serde::Deserialize<'de>>(name: &str) -> T {
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Holds sentence embeddings to a reference's: per sentence, cosine
+/// similarity at least 0.99999 and largest absolute difference at most 1e-4.
+pub fn assert_embeddings_match(sentences: &[String], got: &[Vec<f32>], want: &[Vec<f32>]) {
+    assert_eq!(got.len(), sentences.len());
+    assert_eq!(want.len(), sentences.len());
+    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    for ((sentence, got), want) in sentences.iter().zip(got).zip(want) {
+        let dot: f64 = got
+            .iter()
+            .zip(want)
+            .map(|(x, y)| *x as f64 * *y as f64)
+            .sum();
+        let similarity = dot / (norm(got) * norm(want));
+        let largest = got
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(similarity >= 0.99999, "{sentence:?}: cosine {similarity}");
+        assert!(
+            largest <= 1e-4,
+            "{sentence:?}: largest difference {largest}"
+        );
+    }
+}
