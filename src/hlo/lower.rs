@@ -153,8 +153,9 @@ fn global_is_quantized(operation: &OperationRef<'_, '_>) -> bool {
     attribute_text(operation, "type").contains("!quant.")
 }
 
-/// Returns the storage tensor type of a quantized tensor type, with its
-/// quantization and shape.
+/// Returns the storage tensor type of a quantized tensor type (signless,
+/// like the quant dialect's storage: IREE refuses unsigned globals), with
+/// its quantization and shape.
 fn storage_type<'c>(
     context: &'c Context,
     r#type: Type<'c>,
@@ -175,8 +176,17 @@ fn storage_type<'c>(
     let quantization =
         UniformQuantization::parse(&tensor.element().to_string()).map_err(malformed)?;
     quantization.check(&shape).map_err(malformed)?;
-    let storage = TensorType::new(&shape, quantization.storage).to_mlir(context);
+    let storage = TensorType::new(&shape, signless(quantization.storage)).to_mlir(context);
     Ok((storage, quantization, shape))
+}
+
+/// The signless integer type of a storage type's width.
+fn signless(storage: ElementType) -> ElementType {
+    match storage {
+        ElementType::U8 => ElementType::I8,
+        ElementType::U16 => ElementType::I16,
+        other => other,
+    }
 }
 
 /// Replaces one `stablehlo.uniform_dequantize` with the arithmetic it means.
@@ -208,7 +218,19 @@ unsafe fn lower_dequantization(context: &Context, raw: MlirOperation) -> Result<
         location: operation.location(),
         f32_type: expected,
     };
-    let real = rewriter.op("stablehlo.convert", &[input.to_raw()], &[])?;
+    let stored = if signless(quantization.storage) == quantization.storage {
+        input.to_raw()
+    } else {
+        // Unsigned storage: the same bits, read as unsigned by the convert.
+        let unsigned = TensorType::new(&shape, quantization.storage).to_mlir(context);
+        rewriter.op_of_type(
+            "stablehlo.bitcast_convert",
+            &[input.to_raw()],
+            &[],
+            unsigned,
+        )?
+    };
+    let real = rewriter.op("stablehlo.convert", &[stored], &[])?;
     let real = if quantization.is_symmetric() {
         real
     } else {

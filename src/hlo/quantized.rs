@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use melior::ir::attribute::{DenseElementsAttribute, FlatSymbolRefAttribute};
 use melior::ir::operation::OperationBuilder;
+use melior::ir::r#type::{IntegerType, RankedTensorType};
 use melior::ir::{Attribute, Identifier, Type, Value};
 use mlir_sys::MlirValue;
 
@@ -319,7 +320,11 @@ impl<'c> FunctionBuilder<'_, 'c> {
         buffer: &BufferHandle,
         quantized_type: Type<'c>,
     ) -> Result<MlirValue, HloError> {
-        let storage = TensorType::new(&spec.shape, spec.element).to_mlir(self.context());
+        // The quant dialect's storage types are signless: `u8` storage is
+        // `i8` bits read as unsigned.
+        let bits = 8 * spec.element.byte_size().unwrap_or(1) as u32;
+        let signless = IntegerType::new(self.context(), bits).into();
+        let storage = RankedTensorType::new(&spec.shape, signless, None).into();
         let value: Attribute<'c> =
             DenseElementsAttribute::raw_buffer(storage, buffer.bytes()).into();
         let operation = OperationBuilder::new("stablehlo.constant", self.location(&spec.name))
