@@ -64,6 +64,25 @@ impl CompileOptions {
         flags
     }
 
+    /// Adds the flags that let IREE's CPU backend fuse an elementwise
+    /// dequantization chain (irex's in-module unpacking of packed blocks)
+    /// into the matmul that consumes it, instead of rebuilding every weight
+    /// in f32 on each call; other targets are left as they are, because the
+    /// fused form computed wrong numbers on CUDA
+    /// (`shared/design/quant-findings.md`).
+    pub fn fusing_dequantization(mut self) -> Self {
+        if self.target == "llvm-cpu" {
+            self.extra_flags.extend(
+                [
+                    "--iree-opt-generalize-matmul",
+                    "--iree-dispatch-creation-enable-aggressive-fusion",
+                ]
+                .map(String::from),
+            );
+        }
+        self
+    }
+
     /// Creates a session configured for this target.
     pub fn session(&self) -> Result<Session, IreeError> {
         let mut session = Session::new()?;
