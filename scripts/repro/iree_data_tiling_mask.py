@@ -4,8 +4,10 @@ a causally masked attention block wrongly on llvm-cpu.
 The block (projection, heads, q·kᵀ, additive causal mask, softmax, p·v) is
 exact without data tiling (max |error| ~1e-6 against numpy) and off by
 ~0.2 with it; the same block without the mask is exact either way, so the
-large negative mask entries (-inf or f32::MIN) are what goes wrong. This is
-why irex leaves data tiling off although it makes SmolLM2 9-17x faster.
+large negative mask entries (-inf or f32::MIN) are what goes wrong. The
+wrong path is the dispatch-creation one (--iree-opt-data-tiling=true picks
+it, as does --iree-dispatch-creation-data-tiling); the global-optimization
+path (--iree-global-opt-data-tiling), which irex uses, is exact.
 Run: .venv/bin/python scripts/repro/iree_data_tiling_mask.py
 """
 import numpy as np, subprocess
@@ -49,7 +51,7 @@ q=np.einsum('bsk,nk->bsn',x,w).reshape(1,S,H,D).transpose(0,2,1,3)
 s=np.einsum('bhsd,bhtd->bhst',q,q); mask=np.where(np.arange(S)[None,:]<=np.arange(S)[:,None],0,-np.inf); s=s+mask
 p=np.exp(s-s.max(-1,keepdims=True)); p/=p.sum(-1,keepdims=True)
 want=np.einsum('bhst,bhtd->bhsd',p,q).transpose(0,2,1,3).reshape(1,S,E)
-for flags in [[],["--iree-opt-data-tiling=true"]]:
+for flags in [[],["--iree-opt-data-tiling=true"],["--iree-dispatch-creation-data-tiling"],["--iree-global-opt-data-tiling"]]:
     subprocess.run([f"{B}/iree-compile",*F,*flags,"attn.mlir","-o","attn.vmfb"],check=True)
     subprocess.run([f"{B}/iree-run-module","--device=local-task","--module=attn.vmfb","--function=main","--input=@x.npy","--input=@w.npy","--output=@out.npy"],check=True,stdout=subprocess.DEVNULL)
     print(flags, float(np.nanmax(np.abs(np.load("out.npy")-want))))

@@ -54,11 +54,7 @@ pub unsafe fn export(
     let model = unsafe { LlamaModel::open(path) }?;
     // Every metadata check happens before any MLIR is built or file written.
     let tokenizer = super::tokenizer_json(&model.gguf, path)?;
-    let compile = match options.quant {
-        super::QuantMode::Packed => options.compile.clone().fusing_dequantization(),
-        _ => options.compile.clone(),
-    };
-    let session = compile.session()?;
+    let session = options.compile.session()?;
     let context = session.context()?;
     let mut module = ModuleBuilder::new(
         context,
