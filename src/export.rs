@@ -9,6 +9,7 @@ use crate::hlo::{self, ConvertedModule, PrintOptions, archive_entries};
 use melior::ir::Module;
 
 use crate::iree::{CompileOptions, Session, compile_module};
+use crate::manifest::{FunctionSignature, Manifest};
 
 /// Which artifacts to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,9 +116,49 @@ pub fn compile_file(options: &CompileOptions, input: &Path, path: &Path) -> Resu
     compile_to_vmfb(&session, &module, path)
 }
 
+/// What a model folder's manifest says besides the files the export wrote.
+#[derive(Clone, Debug)]
+pub struct ExportedModel<'a> {
+    /// `Manifest::model_kind`.
+    pub kind: &'a str,
+    /// The model file or folder exported.
+    pub source: &'a Path,
+    /// The module's entry points.
+    pub functions: Vec<FunctionSignature>,
+    /// The parameter scope of its external weights.
+    pub scope: &'a str,
+    /// Batch size of its functions.
+    pub batch: u64,
+    /// Sequence length of its functions.
+    pub sequence_length: u64,
+}
+
+impl Artifacts {
+    /// Returns the manifest of a model folder holding these artifacts, built
+    /// for `compile`'s target, with the model's `tokenizer.json` beside them.
+    pub fn manifest(&self, model: ExportedModel<'_>, compile: &CompileOptions) -> Manifest {
+        Manifest {
+            irex_version: env!("CARGO_PKG_VERSION").into(),
+            model_kind: model.kind.into(),
+            source: model.source.display().to_string(),
+            functions: model.functions,
+            parameter_scope: model.scope.into(),
+            parameters: file_name(&self.irpa),
+            module: file_name(&self.vmfb),
+            mlir_text: file_name(&self.text),
+            mlir_bytecode: file_name(&self.bytecode),
+            target: compile.target.clone(),
+            device: compile.runtime_device().into(),
+            batch: model.batch,
+            sequence_length: model.sequence_length,
+            tokenizer: Some("tokenizer.json".into()),
+        }
+    }
+}
+
 /// Returns the file name of an artifact path, for manifests (which name
 /// files relative to their folder).
-pub fn file_name(path: &Option<PathBuf>) -> Option<String> {
+fn file_name(path: &Option<PathBuf>) -> Option<String> {
     path.as_ref()
         .and_then(|path| path.file_name())
         .map(|name| name.to_string_lossy().into_owned())

@@ -109,7 +109,6 @@ fn compile_options(args: &ExportArgs) -> CompileOptions {
 }
 
 fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
-    let emit = args.emit.unwrap_or(Emit::Bytecode);
     let options = ExportOptions {
         policy: args
             .policy
@@ -117,12 +116,7 @@ fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
         sequence_length: args.seq_len,
         batch: args.batch,
         compile: compile_options(args),
-        selection: ArtifactSelection {
-            text: matches!(emit, Emit::Text | Emit::Both),
-            bytecode: matches!(emit, Emit::Bytecode | Emit::Both),
-            vmfb: !args.no_compile,
-            locations: args.locations,
-        },
+        selection: selection(args),
     };
     eprintln!(
         "irex: exporting `{}` to `{}`",

@@ -19,6 +19,18 @@ use super::module::ModuleBuilder;
 use super::{ExternalParameterRef, HloError, TensorType};
 use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec, uniform_pattern};
 
+/// Refuses a weight whose buffer is not the size its spec needs.
+pub(super) fn check_weight_bytes(spec: &TensorSpec, buffer: &BufferHandle) -> Result<(), HloError> {
+    let expected = spec.storage_bytes();
+    if expected == Some(buffer.len()) {
+        return Ok(());
+    }
+    Err(HloError::Weight {
+        key: spec.name.clone(),
+        message: format!("{} bytes, but its spec needs {expected:?}", buffer.len()),
+    })
+}
+
 /// A value of the function under construction. Its `Display` is `%vN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ValueId(u32);
@@ -166,13 +178,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         spec: &TensorSpec,
         buffer: &BufferHandle,
     ) -> Result<ValueId, HloError> {
-        let expected = spec.storage_bytes();
-        if expected != Some(buffer.len()) {
-            return Err(HloError::Weight {
-                key: spec.name.clone(),
-                message: format!("{} bytes, but its spec needs {expected:?}", buffer.len()),
-            });
-        }
+        check_weight_bytes(spec, buffer)?;
         if let TensorEncoding::Ggml(kind) = spec.encoding
             && kind.element_type().is_none()
         {

@@ -16,7 +16,7 @@ use melior::ir::r#type::{IntegerType, RankedTensorType};
 use melior::ir::{Attribute, Identifier, Type, Value};
 use mlir_sys::MlirValue;
 
-use super::function::{FunctionBuilder, ValueId};
+use super::function::{FunctionBuilder, ValueId, check_weight_bytes};
 use super::module::capture_diagnostics;
 use super::{ExternalParameterRef, HloError, TensorType};
 use crate::tensor::{BufferHandle, ElementType, TensorSpec};
@@ -251,13 +251,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
             )));
         }
         quantization.check(&spec.shape).map_err(refuse)?;
-        if spec.storage_bytes() != Some(buffer.len()) {
-            return Err(refuse(format!(
-                "{} bytes, but its spec needs {:?}",
-                buffer.len(),
-                spec.storage_bytes()
-            )));
-        }
+        check_weight_bytes(spec, buffer)?;
         let source = quantization.tensor_source(&spec.shape);
         let (parsed, diagnostics) =
             capture_diagnostics(self.context(), || Type::parse(self.context(), &source));

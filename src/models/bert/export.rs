@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{BertModel, EMBED_FUNCTION, build_embedder};
-use crate::export::{ArtifactSelection, write_artifacts};
+use crate::export::{ArtifactSelection, ExportedModel, write_artifacts};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
 use crate::iree::CompileOptions;
@@ -72,39 +72,32 @@ pub unsafe fn export(
     let tokenizer = out.join("tokenizer.json");
     std::fs::copy(model.tokenizer_path(), &tokenizer)
         .map_err(|source| io_error("copying", &model.tokenizer_path(), source))?;
-    let name = crate::export::file_name;
     let ids = format!("tensor<{}x{}xi32>", options.batch, options.sequence_length);
     let input = |name: &str| TensorSignature {
         name: name.into(),
         r#type: ids.clone(),
     };
-    let manifest = Manifest {
-        irex_version: env!("CARGO_PKG_VERSION").into(),
-        model_kind: MODEL_KIND.into(),
-        source: folder.display().to_string(),
-        functions: vec![FunctionSignature {
-            name: EMBED_FUNCTION.into(),
-            inputs: vec![
-                input("input_ids"),
-                input("attention_mask"),
-                input("token_type_ids"),
-            ],
-            outputs: vec![TensorSignature {
-                name: "embeddings".into(),
-                r#type: format!("tensor<{}x{}xf32>", options.batch, model.config.hidden_size),
-            }],
+    let embed = FunctionSignature {
+        name: EMBED_FUNCTION.into(),
+        inputs: vec![
+            input("input_ids"),
+            input("attention_mask"),
+            input("token_type_ids"),
+        ],
+        outputs: vec![TensorSignature {
+            name: "embeddings".into(),
+            r#type: format!("tensor<{}x{}xf32>", options.batch, model.config.hidden_size),
         }],
-        parameter_scope: SCOPE.into(),
-        parameters: name(&artifacts.irpa),
-        module: name(&artifacts.vmfb),
-        mlir_text: name(&artifacts.text),
-        mlir_bytecode: name(&artifacts.bytecode),
-        target: options.compile.target.clone(),
-        device: options.compile.runtime_device().into(),
+    };
+    let exported = ExportedModel {
+        kind: MODEL_KIND,
+        source: folder,
+        functions: vec![embed],
+        scope: SCOPE,
         batch: options.batch,
         sequence_length: options.sequence_length,
-        tokenizer: Some("tokenizer.json".into()),
     };
+    let manifest = artifacts.manifest(exported, &options.compile);
     manifest.write(out)?;
     Ok(manifest)
 }

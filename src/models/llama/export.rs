@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{LlamaModel, PREFILL_FUNCTION, build_decode, build_prefill};
-use crate::export::{ArtifactSelection, write_artifacts};
+use crate::export::{ArtifactSelection, ExportedModel, write_artifacts};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
 use crate::iree::CompileOptions;
@@ -75,34 +75,27 @@ pub unsafe fn export(
             source,
         },
     )?;
-    let name = crate::export::file_name;
     let sequence = options.max_sequence_length;
-    let manifest = Manifest {
-        irex_version: env!("CARGO_PKG_VERSION").into(),
-        model_kind: MODEL_KIND.into(),
-        source: path.display().to_string(),
-        functions: vec![FunctionSignature {
-            name: PREFILL_FUNCTION.into(),
-            inputs: vec![TensorSignature {
-                name: "tokens".into(),
-                r#type: format!("tensor<1x{sequence}xi32>"),
-            }],
-            outputs: vec![TensorSignature {
-                name: "logits".into(),
-                r#type: format!("tensor<1x{sequence}x{}xf32>", model.config.vocabulary),
-            }],
+    let prefill = FunctionSignature {
+        name: PREFILL_FUNCTION.into(),
+        inputs: vec![TensorSignature {
+            name: "tokens".into(),
+            r#type: format!("tensor<1x{sequence}xi32>"),
         }],
-        parameter_scope: SCOPE.into(),
-        parameters: name(&artifacts.irpa),
-        module: name(&artifacts.vmfb),
-        mlir_text: name(&artifacts.text),
-        mlir_bytecode: name(&artifacts.bytecode),
-        target: options.compile.target.clone(),
-        device: options.compile.runtime_device().into(),
+        outputs: vec![TensorSignature {
+            name: "logits".into(),
+            r#type: format!("tensor<1x{sequence}x{}xf32>", model.config.vocabulary),
+        }],
+    };
+    let exported = ExportedModel {
+        kind: MODEL_KIND,
+        source: path,
+        functions: vec![prefill],
+        scope: SCOPE,
         batch: 1,
         sequence_length: sequence,
-        tokenizer: Some("tokenizer.json".into()),
     };
+    let manifest = artifacts.manifest(exported, &options.compile);
     manifest.write(out)?;
     Ok(manifest)
 }
