@@ -24,8 +24,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_embeddings.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture("minilm_embeddings.json")
 }
 
 /// One export shared by the tests of this file (batch 4, the fixture's length).

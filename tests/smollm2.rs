@@ -25,8 +25,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2_logits.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture("smollm2_logits.json")
 }
 
 /// One packed export shared by the tests of this file.
