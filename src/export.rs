@@ -108,11 +108,12 @@ pub fn compile_file(options: &CompileOptions, input: &Path, path: &Path) -> Resu
         path: input.display().to_string(),
         source,
     };
-    let file = std::fs::File::open(input).map_err(io)?;
-    // SAFETY: irex documents that its inputs must not change while it runs;
-    // the map lives until the parser has made the module.
-    let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    let module = hlo::parse_module(session.context()?, &bytes, &input.display().to_string())?;
+    let mapped = crate::tensor::MappedFile::open(input).map_err(io)?;
+    let module = hlo::parse_module(
+        session.context()?,
+        mapped.bytes(),
+        &input.display().to_string(),
+    )?;
     compile_to_vmfb(&session, &module, path)
 }
 

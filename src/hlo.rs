@@ -32,6 +32,5 @@ pub use lower::lower_uniform_quantization;
 pub use module::{ConvertedModule, ModuleBuilder};
 pub use ops::DotDimensions;
 pub use policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
-pub use quantized::UniformQuantization;
 pub use reduce::Reduction;
 pub use types::TensorType;

@@ -13,6 +13,6 @@ mod session;
 pub mod tools;
 
 pub use compile::{CompileOptions, compile_module};
-pub use error::{Diagnostic, IreeError, Severity};
+pub use error::IreeError;
 pub use invocation::{Invocation, Output};
 pub use session::{API_MAJOR_VERSION, Session, api_version, revision};

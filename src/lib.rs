@@ -11,6 +11,7 @@
 //! - [`iree`]: IREE's compiler embedding API and runtime tools;
 //! - [`models`]: graphs built with the converter (the tutorial examples).
 
+pub mod diagnostic;
 mod error;
 pub mod export;
 pub mod formats;

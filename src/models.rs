@@ -2,6 +2,5 @@
 //! models (BERT from safetensors, llama from GGUF) join them here.
 
 pub mod bert;
-pub mod int8;
 pub mod llama;
 pub mod tutorial;

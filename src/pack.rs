@@ -16,15 +16,10 @@ use crate::tensor::BufferHandle;
 /// Writes every tensor of `sources` (GGUF files, safetensors files, shard
 /// indexes or folders) to the archive at `output`, in source order, GGUF
 /// blocks as they are; returns the layout.
-///
-/// # Safety
-///
-/// The sources are memory-mapped: they must not change while packing.
-pub unsafe fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan> {
+pub fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan> {
     let mut entries = Vec::new();
     for source in sources {
-        // SAFETY: forwarded to the caller.
-        let tensors = unsafe { source_tensors(source) }?;
+        let tensors = source_tensors(source)?;
         entries.extend(tensors.into_iter().map(|(name, buffer)| ArchiveEntry {
             name,
             contents: EntryContents::Data {
@@ -37,22 +32,16 @@ pub unsafe fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan> {
 }
 
 /// Returns the (name, bytes) of every tensor of one source.
-///
-/// # Safety
-///
-/// As [`pack`].
-unsafe fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>> {
+fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>> {
     if is_gguf(source) {
-        // SAFETY: forwarded to the caller.
-        let gguf = unsafe { Gguf::open(source) }?;
+        let gguf = Gguf::open(source)?;
         return Ok(gguf
             .tensors
             .into_iter()
             .map(|t| (t.spec.name, t.buffer))
             .collect());
     }
-    // SAFETY: forwarded to the caller.
-    let checkpoint = unsafe { Safetensors::open(source) }?;
+    let checkpoint = Safetensors::open(source)?;
     Ok(checkpoint
         .tensors()
         .iter()

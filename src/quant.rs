@@ -1,11 +1,12 @@
-//! ggml's tensor types: block layouts (elements per block, bytes per block)
-//! as `ggml.h` and the `gguf` package define them, and reference
-//! dequantizers bit-exact to the `gguf` package.
+//! Quantized weights as data: ggml block layouts' reference dequantizers
+//! (bit-exact to the `gguf` package) and the affine per-tensor / per-axis
+//! quantization of `!quant.uniform` weights.
 //!
-//! Architecture Invariant: nothing in this module touches MLIR or IREE.
+//! Architecture Invariant: imports only [`crate::tensor`]; touches neither
+//! MLIR nor IREE.
 
 mod dequant;
-mod ggml_type;
+mod uniform;
 
-pub use dequant::{DequantError, dequantize, f16_to_f32, f32_to_f16};
-pub use ggml_type::GgmlType;
+pub use dequant::{DequantError, dequantize};
+pub use uniform::UniformQuantization;

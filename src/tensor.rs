@@ -1,13 +1,16 @@
-//! The shared vocabulary: element types, tensor specs and the handles that
-//! say where a tensor's bytes live.
+//! The shared vocabulary: element types, ggml block types, tensor specs and
+//! the handles that say where a tensor's bytes live.
 //!
-//! Architecture Invariant: nothing in this module touches MLIR or IREE; the
-//! formats, the converter and the writers all speak in these types.
+//! Architecture Invariant: the bottom layer. It imports no other irex module
+//! and touches neither MLIR nor IREE; the formats, the converter and the
+//! writers all speak in these types.
 
 mod buffer;
 mod element;
+mod ggml_type;
 mod spec;
 
 pub use buffer::{BufferHandle, MappedFile, MappedWindow, uniform_pattern};
 pub use element::ElementType;
+pub use ggml_type::GgmlType;
 pub use spec::{TensorEncoding, TensorSpec};

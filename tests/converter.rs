@@ -1,10 +1,11 @@
 //! The converter's typed errors and policies, through the real verifiers.
 
+use irex::diagnostic::Severity;
 use irex::hlo::{
     ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType,
     parse_module, print_module,
 };
-use irex::iree::{CompileOptions, Severity};
+use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::tutorial::Example;
 use irex::tensor::{BufferHandle, ElementType, TensorSpec};

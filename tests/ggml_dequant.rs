@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use common::hex;
-use irex::quant::{GgmlType, dequantize};
+use irex::quant::dequantize;
+use irex::tensor::GgmlType;
 use serde::Deserialize;
 
 mod common;

@@ -4,8 +4,8 @@
 //! with the tensor named.
 
 use irex::formats::safetensors::Safetensors;
-use irex::hlo::UniformQuantization;
-use irex::models::int8::affine_quantization;
+use irex::formats::safetensors::compressed_tensors::affine_quantization;
+use irex::quant::UniformQuantization;
 use irex::tensor::ElementType;
 
 /// A tensor to write: name, safetensors dtype, shape, little-endian bytes.
@@ -30,8 +30,7 @@ fn checkpoint(entries: &[Entry<'_>]) -> (tempfile::TempDir, Safetensors) {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("model.safetensors");
     std::fs::write(&path, file).unwrap();
-    // SAFETY: the file is not modified while mapped.
-    let weights = unsafe { Safetensors::open(&path) }.unwrap();
+    let weights = Safetensors::open(&path).unwrap();
     (folder, weights)
 }
 

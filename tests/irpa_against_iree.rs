@@ -59,8 +59,7 @@ fn iree_reads_a_thousand_mixed_entries_as_planned() {
         .unwrap()
         .write_all(&source_bytes)
         .unwrap();
-    // SAFETY: the source file is not modified while mapped.
-    let source = unsafe { MappedFile::open(&source_path) }.unwrap();
+    let source = MappedFile::open(&source_path).unwrap();
 
     let sizes = [0usize, 1, 3, 16, 17, 63, 64, 65, 1000, 4096, 4097, 65_536];
     let alignments = [16u64, 64, 128, 4096, 1, 8];

@@ -38,8 +38,7 @@ fn exported() -> &'static Path {
                 sequence_length: fixture().max_seq_length,
                 ..ExportOptions::default()
             };
-            // SAFETY: the installed checkpoint is not modified during the tests.
-            unsafe { bert::export(&common::minilm_folder(), folder.path(), &options) }.unwrap();
+            bert::export(&common::minilm_folder(), folder.path(), &options).unwrap();
             folder
         })
         .path()
@@ -101,8 +100,7 @@ fn dump(archive: &Path) -> Vec<(u64, u64, u64, String)> {
 
 #[test]
 fn the_archive_holds_every_weight_verbatim_where_iree_says() {
-    // SAFETY: the installed checkpoint is not modified during the tests.
-    let checkpoint = unsafe { Safetensors::open(&common::minilm_folder()) }.unwrap();
+    let checkpoint = Safetensors::open(&common::minilm_folder()).unwrap();
     let archive_path = exported().join("model.irpa");
     let archive = std::fs::read(&archive_path).unwrap();
     let rows = dump(&archive_path);
@@ -146,8 +144,7 @@ fn pack_writes_the_archive_iree_convert_parameters_writes() {
     let source = common::minilm_folder().join("model.safetensors");
     let folder = tempfile::tempdir().unwrap();
     let ours = folder.path().join("irex.irpa");
-    // SAFETY: the installed checkpoint is not modified during the tests.
-    unsafe { irex::pack::pack(&[&source], &ours) }.unwrap();
+    irex::pack::pack(&[&source], &ours).unwrap();
     let theirs = folder.path().join("iree.irpa");
     let mut parameters = OsString::from("--parameters=");
     parameters.push(&source);

@@ -66,8 +66,7 @@ fn exported() -> &'static Exported {
             sequence_length: fixture().max_seq_length,
             ..ExportOptions::default()
         };
-        // SAFETY: the checkpoint is not modified during the tests.
-        unsafe { bert::export(&checkpoint, &output, &options) }.unwrap();
+        bert::export(&checkpoint, &output, &options).unwrap();
         Exported {
             _work: work,
             checkpoint,
@@ -105,8 +104,7 @@ fn the_module_declares_quant_uniform_types() {
 
 #[test]
 fn the_archive_holds_the_stored_integers_verbatim() {
-    // SAFETY: the checkpoint is not modified during the tests.
-    let checkpoint = unsafe { Safetensors::open(&exported().checkpoint) }.unwrap();
+    let checkpoint = Safetensors::open(&exported().checkpoint).unwrap();
     let archive_path = exported().output.join("model.irpa");
     let archive = std::fs::read(&archive_path).unwrap();
     let mut argument = OsString::from("--parameters=model=");

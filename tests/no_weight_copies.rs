@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex, write_archive};
 use irex::hlo::{
-    ConstantMaterializationPolicy, FunctionBuilder, ModuleBuilder, UniformQuantization, ValueId,
-    archive_entries,
+    ConstantMaterializationPolicy, FunctionBuilder, ModuleBuilder, ValueId, archive_entries,
 };
 use irex::iree::CompileOptions;
+use irex::quant::UniformQuantization;
 use irex::tensor::{BufferHandle, ElementType, MappedFile, TensorSpec};
 
 struct Counting;
@@ -93,7 +93,7 @@ fn assert_archived_without_a_heap_copy(
     );
 
     // SAFETY: the archive is complete and not modified while mapped.
-    let written = unsafe { MappedFile::open(archive) }.unwrap();
+    let written = MappedFile::open(archive).unwrap();
     let index = IrpaIndex::parse(written.bytes()).unwrap();
     let IrpaEntryKind::Data { offset, length, .. } = index.get("big.weight").unwrap().kind else {
         panic!("the weight is stored data");
@@ -113,8 +113,7 @@ fn external_weights_go_from_the_map_to_the_archive_without_a_heap_copy() {
             file.write_all(&(index as f32).to_le_bytes()).unwrap();
         }
     }
-    // SAFETY: the file is not modified while mapped.
-    let source = unsafe { MappedFile::open(&source_path) }.unwrap();
+    let source = MappedFile::open(&source_path).unwrap();
 
     let floats = TensorSpec::dense(
         "big.weight",

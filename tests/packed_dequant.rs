@@ -10,7 +10,8 @@ use irex::formats::irpa::write_archive;
 use irex::hlo::{ConstantMaterializationPolicy, ModuleBuilder, PACKED_FORMATS, archive_entries};
 use irex::iree::tools::{RunRequest, run_module};
 use irex::iree::{CompileOptions, compile_module};
-use irex::quant::{GgmlType, dequantize};
+use irex::quant::dequantize;
+use irex::tensor::GgmlType;
 use irex::tensor::{BufferHandle, ElementType, TensorSpec};
 use serde::Deserialize;
 

@@ -22,8 +22,7 @@ fn write(folder: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn open(path: &Path) -> Result<Safetensors, FormatError> {
-    // SAFETY: the test files are not modified while mapped.
-    unsafe { Safetensors::open(path) }
+    Safetensors::open(path)
 }
 
 /// Writes `bytes` as a checkpoint and returns the reader's error.

@@ -39,8 +39,7 @@ fn exported() -> &'static Path {
                 quant: QuantMode::Packed,
                 ..LlamaExportOptions::default()
             };
-            // SAFETY: the installed model is not modified during the tests.
-            unsafe { llama::export(&common::smollm2_gguf(), folder.path(), &options) }.unwrap();
+            llama::export(&common::smollm2_gguf(), folder.path(), &options).unwrap();
             folder
         })
         .path()
@@ -113,8 +112,7 @@ fn tokens_match_llama_cpp() {
 
 #[test]
 fn the_packed_archive_holds_the_gguf_blocks() {
-    // SAFETY: the installed model is not modified during the tests.
-    let gguf = unsafe { irex::formats::gguf::Gguf::open(&common::smollm2_gguf()) }.unwrap();
+    let gguf = irex::formats::gguf::Gguf::open(&common::smollm2_gguf()).unwrap();
     let archive = std::fs::read(exported().join("model.irpa")).unwrap();
     let index = IrpaIndex::parse(&archive).unwrap();
     let data: u64 = gguf.tensors.iter().map(|tensor| tensor.buffer.len()).sum();

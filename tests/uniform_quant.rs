@@ -9,11 +9,10 @@ use std::path::PathBuf;
 
 use irex::export::compile_to_vmfb;
 use irex::formats::irpa::write_archive;
-use irex::hlo::{
-    ConstantMaterializationPolicy, ModuleBuilder, UniformQuantization, archive_entries,
-};
+use irex::hlo::{ConstantMaterializationPolicy, ModuleBuilder, archive_entries};
 use irex::iree::CompileOptions;
 use irex::iree::tools::{RunRequest, run_module};
+use irex::quant::UniformQuantization;
 use irex::tensor::{BufferHandle, ElementType, TensorSpec};
 
 /// A small deterministic generator (xorshift), so the cases need no fixture.

@@ -123,8 +123,7 @@ fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
         folder.display(),
         args.output.display()
     );
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let manifest = unsafe { bert::export(folder, &args.output, &options) }
+    let manifest = bert::export(folder, &args.output, &options)
         .with_context(|| format!("exporting `{}`", folder.display()))?;
     report(&manifest, &args.output);
     Ok(())
@@ -167,8 +166,7 @@ fn export_llama(path: &Path, args: &ExportArgs) -> anyhow::Result<()> {
         path.display(),
         args.output.display()
     );
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let manifest = unsafe { llama::export(path, &args.output, &options) }
+    let manifest = llama::export(path, &args.output, &options)
         .with_context(|| format!("exporting `{}`", path.display()))?;
     report(&manifest, &args.output);
     Ok(())

@@ -38,8 +38,7 @@ fn magic(path: &Path) -> Option<[u8; 4]> {
 }
 
 fn list_gguf(path: &Path) -> anyhow::Result<String> {
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let gguf = unsafe { Gguf::open(path) }?;
+    let gguf = Gguf::open(path)?;
     let mut text = format!(
         "GGUF v{}, {} metadata keys, alignment {}\n",
         gguf.version,
@@ -80,9 +79,7 @@ fn list_gguf(path: &Path) -> anyhow::Result<String> {
 }
 
 fn list_irpa(path: &Path) -> anyhow::Result<String> {
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let mapped = unsafe { MappedFile::open(path) }
-        .with_context(|| format!("opening `{}`", path.display()))?;
+    let mapped = MappedFile::open(path).with_context(|| format!("opening `{}`", path.display()))?;
     let index = IrpaIndex::parse(mapped.bytes()).map_err(|error| error.with_path(path))?;
     let mut text = format!("{:<6} {:>12} {:>12}  key\n", "kind", "offset", "bytes");
     for entry in &index.entries {
@@ -101,8 +98,7 @@ fn list_irpa(path: &Path) -> anyhow::Result<String> {
 }
 
 fn list_safetensors(path: &Path) -> anyhow::Result<String> {
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let checkpoint = unsafe { Safetensors::open(path) }?;
+    let checkpoint = Safetensors::open(path)?;
     let mut text = format!(
         "{:<8} {:<20} {:>12} {:>12}  name\n",
         "dtype", "shape", "offset", "bytes"

@@ -18,8 +18,7 @@ pub struct PackArgs {
 /// Runs `irex pack`.
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let sources: Vec<&Path> = args.sources.iter().map(PathBuf::as_path).collect();
-    // SAFETY: irex documents that its inputs must not change while it runs.
-    let plan = unsafe { irex::pack::pack(&sources, &args.output) }?;
+    let plan = irex::pack::pack(&sources, &args.output)?;
     eprintln!(
         "irex: wrote {} entries, {} bytes, to `{}`",
         plan.entries.len(),

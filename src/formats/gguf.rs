@@ -23,7 +23,7 @@ use cursor::Cursor;
 pub use metadata::MetadataValue;
 
 use super::{FormatError, FormatErrorKind, FormatName};
-use crate::quant::GgmlType;
+use crate::tensor::GgmlType;
 use crate::tensor::{BufferHandle, MappedFile, TensorEncoding, TensorSpec};
 
 /// `"GGUF"` read as a little-endian `u32`.
@@ -90,14 +90,8 @@ struct TensorInfo {
 
 impl Gguf {
     /// Maps and parses a GGUF file.
-    ///
-    /// # Safety
-    ///
-    /// The file is memory-mapped: it must not change while the returned
-    /// tensors are alive (see [`MappedFile::open`]).
-    pub unsafe fn open(path: &Path) -> Result<Self, FormatError> {
-        // SAFETY: forwarded to the caller.
-        let mapped = unsafe { MappedFile::open(path) }
+    pub fn open(path: &Path) -> Result<Self, FormatError> {
+        let mapped = MappedFile::open(path)
             .map_err(|source| FormatError::io(FormatName::Gguf, "file", &source).with_path(path))?;
         Self::from_mapped(&mapped).map_err(|error| error.with_path(path))
     }

@@ -13,6 +13,7 @@
 //!
 //! Sharded checkpoints (`model.safetensors.index.json`) load as one model.
 
+pub mod compressed_tensors;
 mod header;
 mod shards;
 
@@ -67,19 +68,12 @@ pub(crate) fn invalid(
 impl Safetensors {
     /// Opens a `.safetensors` file, a `model.safetensors.index.json`, or a
     /// folder holding either (the index wins).
-    ///
-    /// # Safety
-    ///
-    /// The files are memory-mapped: they must not be modified or truncated
-    /// while the returned tensors are alive (see [`MappedFile::open`]).
-    pub unsafe fn open(path: &Path) -> Result<Self, FormatError> {
+    pub fn open(path: &Path) -> Result<Self, FormatError> {
         let path = shards::resolve(path)?;
         if path.file_name().is_some_and(|name| name == INDEX_FILE_NAME) {
-            // SAFETY: forwarded to the caller.
-            return unsafe { shards::open_index(&path) };
+            return shards::open_index(&path);
         }
-        // SAFETY: forwarded to the caller.
-        let mapped = unsafe { MappedFile::open(&path) }.map_err(|source| {
+        let mapped = MappedFile::open(&path).map_err(|source| {
             FormatError::io(FormatName::Safetensors, "file", &source).with_path(&path)
         })?;
         Self::from_mapped(&mapped).map_err(|error| error.with_path(&path))

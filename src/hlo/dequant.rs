@@ -9,8 +9,8 @@
 
 use super::HloError;
 use super::function::{FunctionBuilder, ValueId};
-use crate::quant::GgmlType;
 use crate::tensor::ElementType;
+use crate::tensor::GgmlType;
 
 /// Block formats the module can unpack.
 pub const PACKED_FORMATS: [GgmlType; 10] = [

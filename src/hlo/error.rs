@@ -1,6 +1,6 @@
 //! Errors of the converter.
 
-use crate::iree::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 /// An error building, verifying, parsing or emitting a module.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,8 @@ use melior::ir::{Attribute, Identifier, Location, Module, Type, Value, ValueLike
 use mlir_sys::{MlirOperation, MlirValue, mlirOperationDestroy, mlirValueReplaceAllUsesOfWith};
 
 use super::module::capture_diagnostics;
-use super::{HloError, TensorType, UniformQuantization};
+use super::{HloError, TensorType};
+use crate::quant::UniformQuantization;
 use crate::tensor::ElementType;
 
 /// Rewrites every `stablehlo.uniform_dequantize` in `module` into integer

@@ -13,7 +13,7 @@ use melior::ir::{Attribute, Identifier, Location, Module, Operation, Type};
 
 use super::function::FunctionBuilder;
 use super::{ConstantMaterializationPolicy, ExternalParameterRef, HloError, TensorType};
-use crate::iree::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// A module being built in an IREE session's context.
 pub struct ModuleBuilder<'c> {

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use melior::ir::Module;
 
 use super::session::{Session, check, compiler_lock};
-use super::{Diagnostic, IreeError, Severity, ffi};
+use super::{IreeError, ffi};
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// One compilation: a module imported or parsed, a pipeline run, outputs
 /// written. Diagnostics are captured, not printed.
@@ -36,7 +37,7 @@ unsafe extern "C" fn collect_diagnostic(
         )
     };
     let text = String::from_utf8_lossy(bytes).into_owned();
-    let diagnostic = split_location(Severity::from_raw(severity), text);
+    let diagnostic = split_location(Severity::from_iree(severity), text);
     if let Ok(mut diagnostics) = sink.lock() {
         diagnostics.push(diagnostic);
     }

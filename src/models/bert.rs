@@ -51,16 +51,10 @@ pub struct BertModel {
 
 impl BertModel {
     /// Reads a model folder.
-    ///
-    /// # Safety
-    ///
-    /// The checkpoint is memory-mapped: it must not change while the model
-    /// (or anything built from it) is alive.
-    pub unsafe fn open(folder: &Path) -> crate::Result<Self> {
+    pub fn open(folder: &Path) -> crate::Result<Self> {
         let config = BertConfig::read(&folder.join("config.json"))?;
         let pipeline = SentencePipeline::read(folder)?;
-        // SAFETY: forwarded to the caller.
-        let weights = unsafe { Safetensors::open(folder) }?;
+        let weights = Safetensors::open(folder)?;
         Ok(Self {
             folder: folder.to_path_buf(),
             config,

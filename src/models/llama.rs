@@ -152,13 +152,8 @@ pub struct LlamaModel {
 
 impl LlamaModel {
     /// Reads a llama GGUF and checks its configuration and tensor shapes.
-    ///
-    /// # Safety
-    ///
-    /// The file is memory-mapped: it must not change while the model is alive.
-    pub unsafe fn open(path: &Path) -> crate::Result<Self> {
-        // SAFETY: forwarded to the caller.
-        let gguf = unsafe { Gguf::open(path) }?;
+    pub fn open(path: &Path) -> crate::Result<Self> {
+        let gguf = Gguf::open(path)?;
         let config = LlamaConfig::from_gguf(&gguf, path)?;
         let model = Self {
             gguf,
@@ -211,7 +206,7 @@ impl LlamaModel {
             ElementType::F16 => BufferHandle::owned(
                 values
                     .iter()
-                    .flat_map(|&v| crate::quant::f32_to_f16(v).to_le_bytes())
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
                     .collect::<Vec<u8>>(),
             ),
             _ => BufferHandle::from_f32(&values),

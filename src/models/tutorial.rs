@@ -10,10 +10,10 @@ use crate::export::{ArtifactSelection, Artifacts, write_artifacts};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{
     ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType,
-    UniformQuantization,
 };
 use crate::iree::CompileOptions;
 use crate::iree::tools::{RunRequest, run_module};
+use crate::quant::UniformQuantization;
 use crate::tensor::{BufferHandle, ElementType, TensorSpec};
 
 /// A built-in example graph.

@@ -19,7 +19,7 @@
 //! - `Q6_K`: 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 i8
 //!   scales, `d`.                                     y = (d·sc)·(q−32)
 
-use super::GgmlType;
+use crate::tensor::GgmlType;
 
 /// Why blocks could not be dequantized.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,70 +39,9 @@ pub enum DequantError {
     },
 }
 
-/// Converts IEEE binary16 bits to f32, exactly.
-pub fn f16_to_f32(bits: u16) -> f32 {
-    let sign = u32::from(bits >> 15) << 31;
-    let exponent = u32::from((bits >> 10) & 0x1f);
-    let mantissa = u32::from(bits & 0x3ff);
-    let magnitude = match (exponent, mantissa) {
-        (0, 0) => 0,
-        // Subnormal: value = mantissa · 2^-24, exact in f32.
-        (0, _) => {
-            return f32::from_bits(sign)
-                + (mantissa as f32) * f32::from_bits(0x3380_0000) * signum(sign);
-        }
-        (0x1f, _) => 0x7f80_0000 | (mantissa << 13),
-        _ => ((exponent + 112) << 23) | (mantissa << 13),
-    };
-    f32::from_bits(sign | magnitude)
-}
-
-/// Rounds an f32 to the nearest IEEE binary16 (ties to even), as
-/// `numpy.float16` does; overflow becomes infinity.
-pub fn f32_to_f16(value: f32) -> u16 {
-    let bits = value.to_bits();
-    let sign = ((bits >> 16) & 0x8000) as u16;
-    let exponent = ((bits >> 23) & 0xff) as i32;
-    let mantissa = bits & 0x7f_ffff;
-    if exponent == 0xff {
-        let nan = if mantissa != 0 { 0x200 } else { 0 };
-        return sign | 0x7c00 | nan;
-    }
-    let unbiased = exponent - 127;
-    if unbiased > 15 {
-        return sign | 0x7c00;
-    }
-    // Normal halves keep 10 mantissa bits; subnormal ones fewer.
-    let (base, shift) = if unbiased >= -14 {
-        (((unbiased + 15) as u32) << 10, 13)
-    } else if unbiased >= -25 {
-        (0, (-1 - unbiased) as u32)
-    } else {
-        return sign;
-    };
-    let full = if unbiased >= -14 {
-        mantissa
-    } else {
-        mantissa | 0x80_0000
-    };
-    let kept = full >> shift;
-    let remainder = full & ((1 << shift) - 1);
-    let halfway = 1 << (shift - 1);
-    let rounded = if remainder > halfway || (remainder == halfway && kept & 1 == 1) {
-        kept + 1
-    } else {
-        kept
-    };
-    // A carry out of the mantissa correctly bumps the exponent.
-    sign | (base + rounded) as u16
-}
-
-fn signum(sign: u32) -> f32 {
-    if sign == 0 { 1.0 } else { -1.0 }
-}
-
-fn half(bytes: &[u8], at: usize) -> f32 {
-    f16_to_f32(u16::from_le_bytes([bytes[at], bytes[at + 1]]))
+/// Reads the little-endian f16 at `at` (exactly representable in f32).
+fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    half::f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
 }
 
 /// Dequantizes whole blocks of `kind` into f32 values appended to `out`.
@@ -117,12 +56,8 @@ pub fn dequantize(kind: GgmlType, bytes: &[u8], out: &mut Vec<f32>) -> Result<()
     }
     let per_block: fn(&[u8], &mut Vec<f32>) = match kind {
         GgmlType::F32 => |b, out| out.push(f32::from_le_bytes(b.try_into().unwrap())),
-        GgmlType::F16 => |b, out| out.push(half(b, 0)),
-        GgmlType::BF16 => |b, out| {
-            out.push(f32::from_bits(
-                u32::from(u16::from_le_bytes([b[0], b[1]])) << 16,
-            ))
-        },
+        GgmlType::F16 => |b, out| out.push(f16_at(b, 0)),
+        GgmlType::BF16 => |b, out| out.push(half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
         GgmlType::Q8_0 => q8_0,
         GgmlType::Q4_0 => q4_0,
         GgmlType::Q4_1 => q4_1,
@@ -143,7 +78,7 @@ pub fn dequantize(kind: GgmlType, bytes: &[u8], out: &mut Vec<f32>) -> Result<()
 }
 
 fn q8_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = half(block, 0);
+    let d = f16_at(block, 0);
     out.extend(block[2..34].iter().map(|&q| (q as i8) as f32 * d));
 }
 
@@ -157,12 +92,12 @@ fn nibble(qs: &[u8], index: usize) -> u8 {
 }
 
 fn q4_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = half(block, 0);
+    let d = f16_at(block, 0);
     out.extend((0..32).map(|i| d * (nibble(&block[2..18], i) as i8 - 8) as f32));
 }
 
 fn q4_1(block: &[u8], out: &mut Vec<f32>) {
-    let (d, m) = (half(block, 0), half(block, 2));
+    let (d, m) = (f16_at(block, 0), f16_at(block, 2));
     out.extend((0..32).map(|i| d * nibble(&block[4..20], i) as f32 + m));
 }
 
@@ -171,7 +106,7 @@ fn fifth_bits(bytes: &[u8]) -> u32 {
 }
 
 fn q5_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = half(block, 0);
+    let d = f16_at(block, 0);
     let high = fifth_bits(&block[2..6]);
     out.extend((0..32).map(|i| {
         let q = nibble(&block[6..22], i) | ((((high >> i) & 1) as u8) << 4);
@@ -180,7 +115,7 @@ fn q5_0(block: &[u8], out: &mut Vec<f32>) {
 }
 
 fn q5_1(block: &[u8], out: &mut Vec<f32>) {
-    let (d, m) = (half(block, 0), half(block, 2));
+    let (d, m) = (f16_at(block, 0), f16_at(block, 2));
     let high = fifth_bits(&block[4..8]);
     out.extend((0..32).map(|i| {
         let q = nibble(&block[8..24], i) | ((((high >> i) & 1) as u8) << 4);
@@ -190,7 +125,7 @@ fn q5_1(block: &[u8], out: &mut Vec<f32>) {
 
 fn q2_k(block: &[u8], out: &mut Vec<f32>) {
     let (scales, qs) = (&block[0..16], &block[16..80]);
-    let (d, dmin) = (half(block, 80), half(block, 82));
+    let (d, dmin) = (f16_at(block, 80), f16_at(block, 82));
     out.extend((0..256).map(|e| {
         let (chunk, shift, lane) = (e / 128, (e % 128) / 32, e % 32);
         let q = (qs[chunk * 32 + lane] >> (2 * shift)) & 3;
@@ -203,7 +138,7 @@ fn q2_k(block: &[u8], out: &mut Vec<f32>) {
 
 fn q3_k(block: &[u8], out: &mut Vec<f32>) {
     let (hmask, qs, packed) = (&block[0..32], &block[32..96], &block[96..108]);
-    let d = half(block, 108);
+    let d = f16_at(block, 108);
     let scale = |s: usize| {
         let low = if s < 8 {
             packed[s] & 0x0f
@@ -234,7 +169,7 @@ fn k_scale_min(packed: &[u8], s: usize) -> (u8, u8) {
 }
 
 fn q4_k(block: &[u8], out: &mut Vec<f32>) {
-    let (d, dmin) = (half(block, 0), half(block, 2));
+    let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
     let (packed, qs) = (&block[4..16], &block[16..144]);
     out.extend((0..256).map(|e| {
         let s = e / 32;
@@ -246,7 +181,7 @@ fn q4_k(block: &[u8], out: &mut Vec<f32>) {
 }
 
 fn q5_k(block: &[u8], out: &mut Vec<f32>) {
-    let (d, dmin) = (half(block, 0), half(block, 2));
+    let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
     let (packed, qh, qs) = (&block[4..16], &block[16..48], &block[48..176]);
     out.extend((0..256).map(|e| {
         let s = e / 32;
@@ -260,7 +195,7 @@ fn q5_k(block: &[u8], out: &mut Vec<f32>) {
 
 fn q6_k(block: &[u8], out: &mut Vec<f32>) {
     let (ql, qh, scales) = (&block[0..128], &block[128..192], &block[192..208]);
-    let d = half(block, 208);
+    let d = f16_at(block, 208);
     out.extend((0..256).map(|e| {
         let chunk = e / 128;
         let (half_index, lane) = ((e % 128) / 64, e % 64);
@@ -279,41 +214,6 @@ fn q6_k(block: &[u8], out: &mut Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_precision_converts_exactly() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
-        assert!(f16_to_f32(0x7e00).is_nan());
-        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
-    }
-
-    #[test]
-    fn f16_rounding_is_to_nearest_even_and_round_trips() {
-        for bits in (0u16..=0xffff).step_by(7) {
-            let value = f16_to_f32(bits);
-            if value.is_nan() {
-                continue;
-            }
-            assert_eq!(f32_to_f16(value), bits, "{value}");
-        }
-        assert_eq!(
-            f32_to_f16(1.0 + 2f32.powi(-11)),
-            0x3c00,
-            "a tie rounds to even"
-        );
-        assert_eq!(
-            f32_to_f16(1.0 + 3.0 * 2f32.powi(-11)),
-            0x3c02,
-            "a tie rounds to even, up"
-        );
-        assert_eq!(f32_to_f16(70000.0), 0x7c00);
-        assert_eq!(f32_to_f16(2f32.powi(-30)), 0);
-    }
 
     #[test]
     fn partial_blocks_and_unknown_types_are_refused() {

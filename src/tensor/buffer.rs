@@ -24,12 +24,17 @@ impl MappedFile {
     /// Refuses anything that is not a regular file (directories, FIFOs,
     /// devices, `/proc` files), whose length would not describe its contents.
     ///
-    /// # Safety
+    /// # The one mapping contract
     ///
-    /// Inherited from `memmap2::Mmap::map`: the file must not be modified or
-    /// truncated while the map (or any window cloned from it) is alive.
-    /// Truncation turns reads of the lost pages into SIGBUS.
-    pub unsafe fn open(path: &Path) -> io::Result<Arc<Self>> {
+    /// This is the only place irex maps an input, so the contract of
+    /// `memmap2::Mmap::map` is stated here once, for every reader above it:
+    /// **a model or archive irex reads must not be modified or truncated
+    /// while irex runs.** irex documents that as a precondition of every
+    /// command and library entry point (as `cp`, `rsync` and every
+    /// mmap-based loader assume it). A file changed underneath shows the
+    /// change in the tensors read from it; a truncated one turns reads of
+    /// the lost pages into SIGBUS. Everything above `formats` is safe code.
+    pub fn open(path: &Path) -> io::Result<Arc<Self>> {
         let file = File::open(path)?;
         let metadata = file.metadata()?;
         if !metadata.is_file() {
@@ -38,7 +43,8 @@ impl MappedFile {
                 format!("`{}` is not a regular file", path.display()),
             ));
         }
-        // SAFETY: the caller promises the file stays unmodified while mapped.
+        // SAFETY: the mapping contract above; the map is read-only and
+        // lives in the returned `Arc`, with every window cloned from it.
         let map = unsafe { Mmap::map(&file)? };
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
@@ -204,8 +210,7 @@ mod tests {
     fn mapped_windows_borrow_the_file() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(b"0123456789").unwrap();
-        // SAFETY: the temporary file is not modified while mapped.
-        let mapped = unsafe { MappedFile::open(file.path()) }.unwrap();
+        let mapped = MappedFile::open(file.path()).unwrap();
         let window = mapped.window(3, 4).unwrap();
         assert_eq!(window.bytes(), b"3456");
         assert_eq!(window.bytes().as_ptr(), mapped.bytes()[3..].as_ptr());
@@ -217,8 +222,7 @@ mod tests {
     #[test]
     fn mapping_a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        // SAFETY: nothing is mapped; the call fails before mapping.
-        let error = unsafe { MappedFile::open(dir.path()) }.unwrap_err();
+        let error = MappedFile::open(dir.path()).unwrap_err();
         assert!(error.to_string().contains("not a regular file"), "{error}");
     }
 }

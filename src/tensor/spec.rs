@@ -10,7 +10,7 @@ pub enum TensorEncoding {
     Dense(ElementType),
     /// ggml blocks (`Q8_0`, `Q4_K`, ...) along the innermost dimension, kept
     /// exactly as the source stores them.
-    Ggml(crate::quant::GgmlType),
+    Ggml(super::GgmlType),
 }
 
 impl TensorEncoding {

@@ -84,11 +84,7 @@ fn read_weight_map(path: &Path) -> Result<Vec<(String, String)>, FormatError> {
 
 /// Opens every shard an index names and checks each tensor is where the
 /// index says, and in one shard only.
-///
-/// # Safety
-///
-/// As [`Safetensors::open`]: the shards must not change while mapped.
-pub(super) unsafe fn open_index(path: &Path) -> Result<Safetensors, FormatError> {
+pub(super) fn open_index(path: &Path) -> Result<Safetensors, FormatError> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let weight_map = read_weight_map(path).map_err(|error| error.with_path(path))?;
     let mut shard_names: Vec<&str> = Vec::new();
@@ -102,8 +98,7 @@ pub(super) unsafe fn open_index(path: &Path) -> Result<Safetensors, FormatError>
     let mut found_in: HashMap<String, String> = HashMap::new();
     for shard in shard_names {
         let shard_path = folder.join(shard);
-        // SAFETY: forwarded to the caller.
-        let mapped = unsafe { MappedFile::open(&shard_path) }.map_err(|source| {
+        let mapped = MappedFile::open(&shard_path).map_err(|source| {
             let kind = FormatErrorKind::Io(format!("missing or unreadable shard: {source}"));
             error("weight_map", kind).with_path(&shard_path)
         })?;

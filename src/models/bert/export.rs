@@ -52,17 +52,8 @@ fn io_error(what: &'static str, path: &Path, source: std::io::Error) -> crate::E
 }
 
 /// Exports the model in `folder` into `out` and returns its manifest.
-///
-/// # Safety
-///
-/// The checkpoint is memory-mapped: it must not change during the export.
-pub unsafe fn export(
-    folder: &Path,
-    out: &Path,
-    options: &ExportOptions,
-) -> crate::Result<Manifest> {
-    // SAFETY: forwarded to the caller.
-    let model = unsafe { BertModel::open(folder) }?;
+pub fn export(folder: &Path, out: &Path, options: &ExportOptions) -> crate::Result<Manifest> {
+    let model = BertModel::open(folder)?;
     let session = options.compile.session()?;
     let context = session.context()?;
     let mut module = ModuleBuilder::new(context, "bert", options.policy, SCOPE);

@@ -7,10 +7,10 @@
 //! `pooling.*`, after the weights it uses.
 
 use super::{BertModel, ModelError, Pooling};
+use crate::formats::safetensors::compressed_tensors::affine_quantization;
 use crate::hlo::{
     DotDimensions, FunctionBuilder, HloError, ModuleBuilder, Reduction, TensorType, ValueId,
 };
-use crate::models::int8::affine_quantization;
 use crate::tensor::ElementType;
 
 /// The exported function: `(input_ids, attention_mask, token_type_ids)`,
@@ -98,7 +98,11 @@ impl Encoder<'_, '_, '_> {
                 Ok(self.f.convert(name, value, ElementType::F32)?)
             }
             storage @ (ElementType::I8 | ElementType::U8) => {
-                let quantization = affine_quantization(&self.model.weights, name, storage, shape)?;
+                let quantization = affine_quantization(&self.model.weights, name, storage, shape)
+                    .map_err(|error| ModelError::Weight {
+                    name: error.tensor,
+                    message: error.message,
+                })?;
                 Ok(self
                     .f
                     .quantized_weight(&tensor.spec, &tensor.buffer, &quantization)?)

@@ -41,17 +41,8 @@ impl Default for LlamaExportOptions {
 }
 
 /// Exports the llama GGUF at `path` into `out`.
-///
-/// # Safety
-///
-/// The file is memory-mapped: it must not change during the export.
-pub unsafe fn export(
-    path: &Path,
-    out: &Path,
-    options: &LlamaExportOptions,
-) -> crate::Result<Manifest> {
-    // SAFETY: forwarded to the caller.
-    let model = unsafe { LlamaModel::open(path) }?;
+pub fn export(path: &Path, out: &Path, options: &LlamaExportOptions) -> crate::Result<Manifest> {
+    let model = LlamaModel::open(path)?;
     // Every metadata check happens before any MLIR is built or file written.
     let tokenizer = super::tokenizer_json(&model.gguf, path)?;
     let session = options.compile.session()?;

@@ -6,11 +6,20 @@
 //! quantizes along axis 0. Those two map exactly onto `!quant.uniform`;
 //! group-wise scales do not and are refused.
 
-use crate::formats::safetensors::{Safetensors, SafetensorsTensor};
-use crate::hlo::UniformQuantization;
-use crate::models::bert::ModelError;
-use crate::quant::f16_to_f32;
+use super::{Safetensors, SafetensorsTensor};
+use crate::quant::UniformQuantization;
 use crate::tensor::ElementType;
+
+/// A quantized weight whose companion tensors do not describe a
+/// quantization that maps onto `!quant.uniform`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("weight `{tensor}`: {message}")]
+pub struct QuantizationError {
+    /// The tensor at fault: the weight, its `_scale` or its `_zero_point`.
+    pub tensor: String,
+    /// What is wrong.
+    pub message: String,
+}
 
 /// Returns the quantization of integer weight `name` of `shape`, from its
 /// companion tensors.
@@ -19,14 +28,14 @@ pub fn affine_quantization(
     name: &str,
     storage: ElementType,
     shape: &[u64],
-) -> Result<UniformQuantization, ModelError> {
+) -> Result<UniformQuantization, QuantizationError> {
     let scale_name = format!("{name}_scale");
-    let scale = weights.get(&scale_name).ok_or_else(|| ModelError::Weight {
-        name: name.into(),
+    let scale = weights.get(&scale_name).ok_or_else(|| QuantizationError {
+        tensor: name.into(),
         message: format!("stored as {storage}, but the checkpoint has no `{scale_name}`"),
     })?;
-    let refuse = |tensor: &str, message: String| ModelError::Weight {
-        name: tensor.into(),
+    let refuse = |tensor: &str, message: String| QuantizationError {
+        tensor: tensor.into(),
         message,
     };
     let count: u64 = scale.spec.shape.iter().product();
@@ -84,11 +93,11 @@ fn float_values(tensor: &SafetensorsTensor) -> Result<Vec<f64>, String> {
             .collect(),
         ElementType::F16 => bytes
             .chunks_exact(2)
-            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])) as f64)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f64())
             .collect(),
         ElementType::BF16 => bytes
             .chunks_exact(2)
-            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16) as f64)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f64())
             .collect(),
         other => {
             return Err(format!(

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::tensor::ElementType;
+use super::ElementType;
 
 /// A ggml tensor type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
