@@ -8,8 +8,8 @@ use crate::formats::irpa::write_archive;
 use crate::hlo::{self, ConvertedModule, PrintOptions, archive_entries};
 use melior::ir::Module;
 
+use crate::formats::manifest::{FunctionSignature, Manifest};
 use crate::iree::{CompileOptions, Session, compile_module};
-use crate::manifest::{FunctionSignature, Manifest};
 
 /// Which artifacts to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,10 +3,13 @@
 //!
 //! Architecture Invariant: nothing in this module touches MLIR or IREE.
 
+pub mod detect;
 mod error;
 pub mod gguf;
 pub mod irpa;
+pub mod manifest;
 pub mod npy;
+pub mod pack;
 pub mod safetensors;
 
 pub use error::{FormatError, FormatErrorKind, FormatName};

@@ -17,10 +17,8 @@ pub mod export;
 pub mod formats;
 pub mod hlo;
 pub mod iree;
-pub mod manifest;
 pub mod models;
 pub mod output;
-pub mod pack;
 pub mod quant;
 pub mod tensor;
 

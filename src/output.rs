@@ -3,24 +3,23 @@
 //! name sees either nothing (or the previous complete file) or the new
 //! complete file, never a half-written one.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A file being written under a temporary name; removed on drop unless
-/// [`AtomicFile::commit`] renamed it into place.
+use tempfile::NamedTempFile;
+
+/// A file being written under a temporary name beside its destination;
+/// removed on drop unless [`AtomicFile::commit`] renamed it into place.
 #[derive(Debug)]
 pub struct AtomicFile {
-    file: Option<File>,
-    temporary: PathBuf,
+    temporary: NamedTempFile,
     destination: PathBuf,
 }
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl AtomicFile {
-    /// Creates a new empty temporary file beside `destination`.
+    /// Creates a new empty temporary file beside `destination` (in the same
+    /// folder, so that the rename cannot cross file systems).
     pub fn create(destination: &Path) -> io::Result<Self> {
         let folder = match destination.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -30,19 +29,15 @@ impl AtomicFile {
             let message = format!("`{}` names no file", destination.display());
             io::Error::new(io::ErrorKind::InvalidInput, message)
         })?;
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temporary = folder.join(format!(
-            ".{}.irex-{}-{unique}.tmp",
-            file_name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&temporary)?;
+        // 0666 less the umask, as a plain `File::create` makes it (tempfile's
+        // default, 0600, would leave exported models unreadable to others).
+        let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o666);
+        let temporary = tempfile::Builder::new()
+            .prefix(&format!(".{}.irex-", file_name.to_string_lossy()))
+            .suffix(".tmp")
+            .permissions(permissions)
+            .tempfile_in(folder)?;
         Ok(Self {
-            file: Some(file),
             temporary,
             destination: destination.to_path_buf(),
         })
@@ -50,12 +45,12 @@ impl AtomicFile {
 
     /// Returns the open temporary file.
     pub fn file(&self) -> &File {
-        self.file.as_ref().expect("file is open until commit")
+        self.temporary.as_file()
     }
 
     /// Returns the temporary path (for tools that write by path).
     pub fn temporary_path(&self) -> &Path {
-        &self.temporary
+        self.temporary.path()
     }
 
     /// Returns the final path.
@@ -63,14 +58,13 @@ impl AtomicFile {
         &self.destination
     }
 
-    /// Syncs the data, renames the file into place and syncs the folder.
-    pub fn commit(mut self) -> io::Result<()> {
-        let file = self.file.take().expect("file is open until commit");
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temporary, &self.destination)?;
-        // The rename is done: nothing is left to clean up.
-        self.temporary = PathBuf::new();
+    /// Syncs the data, renames the file into place and syncs the folder, so
+    /// that after a crash the destination is the old file or the new one.
+    pub fn commit(self) -> io::Result<()> {
+        self.temporary.as_file().sync_all()?;
+        self.temporary
+            .persist(&self.destination)
+            .map_err(|error| error.error)?;
         if let Some(folder) = self
             .destination
             .parent()
@@ -79,14 +73,6 @@ impl AtomicFile {
             File::open(folder)?.sync_all()?;
         }
         Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.temporary.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.temporary);
-        }
     }
 }
 
@@ -111,16 +97,28 @@ mod tests {
         let output = AtomicFile::create(&destination).unwrap();
         assert!(output.temporary_path().exists());
         drop(output);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn outputs_get_the_umask_permissions_of_a_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let atomic = dir.path().join("atomic");
+        write_atomically(&atomic, b"x").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode(&atomic), mode(&plain));
     }
 
     #[test]
     fn commit_replaces_the_destination() {
         let dir = tempfile::tempdir().unwrap();
         let destination = dir.path().join("out.bin");
-        fs::write(&destination, b"old").unwrap();
+        std::fs::write(&destination, b"old").unwrap();
         write_atomically(&destination, b"new").unwrap();
-        assert_eq!(fs::read(&destination).unwrap(), b"new");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read(&destination).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -144,7 +144,7 @@ fn pack_writes_the_archive_iree_convert_parameters_writes() {
     let source = common::minilm_folder().join("model.safetensors");
     let folder = tempfile::tempdir().unwrap();
     let ours = folder.path().join("irex.irpa");
-    irex::pack::pack(&[&source], &ours).unwrap();
+    irex::formats::pack::pack(&[&source], &ours).unwrap();
     let theirs = folder.path().join("iree.irpa");
     let mut parameters = OsString::from("--parameters=");
     parameters.push(&source);

@@ -94,7 +94,12 @@ fn parse_example(name: &str) -> Result<Example, String> {
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     match (&args.example, &args.model) {
         (Some(example), _) => export_example(*example, &args),
-        (None, Some(model)) if irex::pack::is_gguf(model) => export_llama(model, &args),
+        (None, Some(model))
+            if irex::formats::detect::detect(model)
+                .is_ok_and(|kind| kind == irex::formats::detect::SourceKind::Gguf) =>
+        {
+            export_llama(model, &args)
+        }
         (None, Some(model)) => export_model(model, &args),
         (None, None) => bail!("name a model folder or --example"),
     }
@@ -139,7 +144,7 @@ fn selection(args: &ExportArgs) -> ArtifactSelection {
     }
 }
 
-fn report(manifest: &irex::manifest::Manifest, out: &Path) {
+fn report(manifest: &irex::formats::manifest::Manifest, out: &Path) {
     for file in [
         &manifest.mlir_text,
         &manifest.mlir_bytecode,

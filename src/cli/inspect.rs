@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use irex::formats::detect::{SourceKind, detect};
 use irex::formats::gguf::{Gguf, MetadataValue};
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
 use irex::formats::safetensors::Safetensors;
@@ -20,21 +21,15 @@ pub struct InspectArgs {
 
 /// Runs `irex inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let text = match magic(&args.input) {
-        Some(magic) if &magic == b"IRPA" => list_irpa(&args.input)?,
-        Some(magic) if &magic == b"GGUF" => list_gguf(&args.input)?,
+    let kind =
+        detect(&args.input).with_context(|| format!("reading `{}`", args.input.display()))?;
+    let text = match kind {
+        SourceKind::Irpa => list_irpa(&args.input)?,
+        SourceKind::Gguf => list_gguf(&args.input)?,
         _ => list_safetensors(&args.input)?,
     };
     print!("{text}");
     Ok(())
-}
-
-/// Returns the first four bytes of a regular file.
-fn magic(path: &Path) -> Option<[u8; 4]> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(path).ok()?;
-    file.read_exact(&mut magic).ok().map(|()| magic)
 }
 
 fn list_gguf(path: &Path) -> anyhow::Result<String> {

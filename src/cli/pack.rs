@@ -18,7 +18,7 @@ pub struct PackArgs {
 /// Runs `irex pack`.
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let sources: Vec<&Path> = args.sources.iter().map(PathBuf::as_path).collect();
-    let plan = irex::pack::pack(&sources, &args.output)?;
+    let plan = irex::formats::pack::pack(&sources, &args.output)?;
     eprintln!(
         "irex: wrote {} entries, {} bytes, to `{}`",
         plan.entries.len(),

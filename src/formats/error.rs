@@ -13,6 +13,8 @@ pub enum FormatName {
     Gguf,
     /// IREE parameter archive.
     Irpa,
+    /// `irex.json`, the manifest of an export folder.
+    Manifest,
     /// NumPy `.npy` array.
     Npy,
     /// safetensors checkpoint.
@@ -24,6 +26,7 @@ impl fmt::Display for FormatName {
         formatter.write_str(match self {
             Self::Gguf => "gguf",
             Self::Irpa => "irpa",
+            Self::Manifest => "irex.json",
             Self::Npy => "npy",
             Self::Safetensors => "safetensors",
         })

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::{BertModel, EMBED_FUNCTION, build_embedder};
 use crate::export::{ArtifactSelection, ExportedModel, write_artifacts};
+use crate::formats::manifest::{FunctionSignature, MANIFEST_FILE_NAME, Manifest, TensorSignature};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
 use crate::iree::CompileOptions;
 use crate::iree::tools::{RunRequest, run_module};
-use crate::manifest::{FunctionSignature, MANIFEST_FILE_NAME, Manifest, TensorSignature};
 
 /// The kind recorded in manifests of sentence-embedding exports.
 pub const MODEL_KIND: &str = "bert-sentence-embedding";

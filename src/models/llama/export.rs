@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::{LlamaModel, PREFILL_FUNCTION, build_decode, build_prefill};
 use crate::export::{ArtifactSelection, ExportedModel, write_artifacts};
+use crate::formats::manifest::{FunctionSignature, Manifest, TensorSignature};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
 use crate::iree::CompileOptions;
 use crate::iree::tools::{RunRequest, run_module};
-use crate::manifest::{FunctionSignature, Manifest, TensorSignature};
 
 /// The kind recorded in manifests of llama exports.
 pub const MODEL_KIND: &str = "llama-causal-lm";

@@ -5,18 +5,19 @@
 
 use std::path::Path;
 
-use crate::Result;
-use crate::formats::gguf::Gguf;
-use crate::formats::irpa::{
+use super::FormatError;
+use super::detect::{SourceKind, detect};
+use super::gguf::Gguf;
+use super::irpa::{
     ArchiveEntry, ArchivePlan, DEFAULT_DATA_ALIGNMENT, EntryContents, write_archive,
 };
-use crate::formats::safetensors::Safetensors;
+use super::safetensors::Safetensors;
 use crate::tensor::BufferHandle;
 
 /// Writes every tensor of `sources` (GGUF files, safetensors files, shard
 /// indexes or folders) to the archive at `output`, in source order, GGUF
 /// blocks as they are; returns the layout.
-pub fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan> {
+pub fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan, FormatError> {
     let mut entries = Vec::new();
     for source in sources {
         let tensors = source_tensors(source)?;
@@ -28,12 +29,12 @@ pub fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan> {
             },
         }));
     }
-    Ok(write_archive(output, &entries)?)
+    write_archive(output, &entries)
 }
 
 /// Returns the (name, bytes) of every tensor of one source.
-fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>> {
-    if is_gguf(source) {
+fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>, FormatError> {
+    if detect(source).is_ok_and(|kind| kind == SourceKind::Gguf) {
         let gguf = Gguf::open(source)?;
         return Ok(gguf
             .tensors
@@ -47,13 +48,4 @@ fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>> {
         .iter()
         .map(|t| (t.spec.name.clone(), t.buffer.clone()))
         .collect())
-}
-
-/// Returns whether `path` is a file that starts with GGUF's magic.
-pub fn is_gguf(path: &Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut file| file.read_exact(&mut magic))
-        .is_ok_and(|()| &magic == b"GGUF")
 }

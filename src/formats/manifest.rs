@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::{FormatError, FormatErrorKind, FormatName};
 use crate::output::write_atomically;
 
 /// The manifest's file name inside an export folder.
@@ -66,28 +67,26 @@ pub struct Manifest {
 
 impl Manifest {
     /// Writes the manifest into `folder`.
-    pub fn write(&self, folder: &Path) -> crate::Result<()> {
+    pub fn write(&self, folder: &Path) -> Result<(), FormatError> {
         let path = folder.join(MANIFEST_FILE_NAME);
         let text = serde_json::to_string_pretty(self).expect("manifests serialise");
-        write_atomically(&path, text.as_bytes()).map_err(|source| crate::Error::Io {
-            what: "writing",
-            path: path.display().to_string(),
-            source,
+        write_atomically(&path, text.as_bytes()).map_err(|source| {
+            FormatError::io(FormatName::Manifest, "file", &source).with_path(path)
         })
     }
 
     /// Reads the manifest of an export folder.
-    pub fn read(folder: &Path) -> crate::Result<Self> {
+    pub fn read(folder: &Path) -> Result<Self, FormatError> {
         let path = folder.join(MANIFEST_FILE_NAME);
-        let text = std::fs::read_to_string(&path).map_err(|source| crate::Error::Io {
-            what: "reading",
-            path: path.display().to_string(),
-            source,
+        let text = std::fs::read_to_string(&path).map_err(|source| {
+            FormatError::io(FormatName::Manifest, "file", &source).with_path(&path)
         })?;
-        serde_json::from_str(&text).map_err(|error| crate::Error::Io {
-            what: "parsing",
-            path: path.display().to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, error),
+        serde_json::from_str(&text).map_err(|error| {
+            let kind = FormatErrorKind::InvalidValue {
+                found: error.to_string(),
+                expected: "an irex.json written by irex export".into(),
+            };
+            FormatError::new(FormatName::Manifest, "json", kind).with_path(&path)
         })
     }
 
