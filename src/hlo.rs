@@ -4,33 +4,30 @@
 //! `#flow.parameter.named` global, verifies the result with the real
 //! verifiers, and emits text or bytecode.
 //!
+//! Three rooms, importing downward only: `ops` and `quant` build on
+//! `builder`; none imports [`crate::iree`] (the compiler API is a peer,
+//! used above both by the export pipeline).
+//!
 //! Architecture Invariant: no weight value is ever formatted as text by irex.
 //! Inline weights become `DenseElementsAttr`s from raw buffers (or splats);
 //! external weights stay in their [`crate::tensor::BufferHandle`]s and go to
 //! the `.irpa` writer. Only short attribute and type strings that hold no
-//! weight (`#flow.parameter.named<...>`, `#stablehlo.dot<...>`) are parsed.
+//! weight (`#flow.parameter.named<...>`, `#stablehlo.dot<...>`,
+//! `!quant.uniform<...>`) are parsed.
 
-mod dequant;
-mod emit;
+mod builder;
 mod error;
-mod function;
-mod indexing;
-mod lower;
-mod module;
 mod ops;
-mod policy;
-mod quantized;
-mod reduce;
-mod types;
+mod quant;
 
-pub use dequant::PACKED_FORMATS;
-pub use emit::{PrintOptions, parse_module, print_module, write_bytecode, write_text};
+pub use builder::emit::{PrintOptions, parse_module, print_module, write_bytecode, write_text};
+pub use builder::function::{FunctionBuilder, ValueId};
+pub use builder::module::{ConvertedModule, ModuleBuilder};
+pub use builder::policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
+pub use builder::types::TensorType;
 pub use error::HloError;
-pub use function::{FunctionBuilder, ValueId};
-pub use indexing::Comparison;
-pub use lower::lower_uniform_quantization;
-pub use module::{ConvertedModule, ModuleBuilder};
-pub use ops::DotDimensions;
-pub use policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
-pub use reduce::Reduction;
-pub use types::TensorType;
+pub use ops::dot::DotDimensions;
+pub use ops::indexing::Comparison;
+pub use ops::reduce::Reduction;
+pub use quant::ggml::PACKED_FORMATS;
+pub use quant::lower::lower_uniform_quantization;

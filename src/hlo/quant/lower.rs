@@ -15,15 +15,14 @@ use melior::Context;
 use melior::ir::attribute::AttributeLike;
 use melior::ir::attribute::{DenseElementsAttribute, DenseI64ArrayAttribute, TypeAttribute};
 use melior::ir::block::BlockLike;
-use melior::ir::operation::{
-    OperationBuilder, OperationLike, OperationMutLike, OperationRef, WalkOrder, WalkResult,
-};
+use melior::ir::operation::{OperationLike, OperationMutLike, OperationRef, WalkOrder, WalkResult};
 use melior::ir::r#type::{DimSize, RankedTensorType, ShapedTypeLike};
-use melior::ir::{Attribute, Identifier, Location, Module, Type, Value, ValueLike};
+use melior::ir::{Attribute, Location, Module, Type, Value, ValueLike};
 use mlir_sys::{MlirOperation, MlirValue, mlirOperationDestroy, mlirValueReplaceAllUsesOfWith};
 
-use super::module::capture_diagnostics;
-use super::{HloError, TensorType};
+use crate::hlo::HloError;
+use crate::hlo::builder::operation::{capture_diagnostics, create_operation};
+use crate::hlo::builder::types::TensorType;
 use crate::quant::UniformQuantization;
 use crate::tensor::ElementType;
 
@@ -276,22 +275,21 @@ impl<'c> Rewriter<'c, '_> {
         attributes: &[(&str, Attribute<'c>)],
         result: Type<'c>,
     ) -> Result<MlirValue, HloError> {
-        let context = self.context;
         // SAFETY: values of ops in the block being rewritten.
         let operands: Vec<Value<'c, '_>> = operands
             .iter()
             .map(|&value| unsafe { Value::from_raw(value) })
             .collect();
-        let named: Vec<(Identifier<'c>, Attribute<'c>)> = attributes
-            .iter()
-            .map(|(key, value)| (Identifier::new(context, key), *value))
-            .collect();
-        let built = OperationBuilder::new(name, self.location)
-            .add_operands(&operands)
-            .add_attributes(&named)
-            .add_results(&[result])
-            .build()
-            .map_err(|_| HloError::build(name, &self.location.to_string()))?;
+        let location_name = self.location.to_string();
+        let built = create_operation(
+            self.context,
+            name,
+            self.location,
+            &location_name,
+            &operands,
+            attributes,
+            &[result],
+        )?;
         let block = self.before.block().expect("the lowered op sits in a block");
         let inserted = block.insert_operation_before(self.before, built);
         let value = inserted.result(0).expect("built with one result");

@@ -14,9 +14,11 @@ use melior::ir::r#type::{IntegerType, RankedTensorType};
 use melior::ir::{Attribute, Identifier, Type, Value};
 use mlir_sys::MlirValue;
 
-use super::function::{FunctionBuilder, ValueId, check_weight_bytes};
-use super::module::capture_diagnostics;
-use super::{ExternalParameterRef, HloError, TensorType};
+use crate::hlo::HloError;
+use crate::hlo::builder::function::{FunctionBuilder, ValueId, check_weight_bytes};
+use crate::hlo::builder::operation::capture_diagnostics;
+use crate::hlo::builder::policy::ExternalParameterRef;
+use crate::hlo::builder::types::TensorType;
 use crate::quant::UniformQuantization;
 use crate::tensor::{BufferHandle, ElementType, TensorSpec};
 

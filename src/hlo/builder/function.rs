@@ -16,11 +16,17 @@ use melior::ir::{
 use mlir_sys::{MlirBlock, MlirOperation, MlirValue};
 
 use super::module::ModuleBuilder;
-use super::{ExternalParameterRef, HloError, TensorType};
+use super::operation::create_operation;
+use super::policy::ExternalParameterRef;
+use super::types::TensorType;
+use crate::hlo::HloError;
 use crate::tensor::{BufferHandle, ElementType, TensorEncoding, TensorSpec, uniform_pattern};
 
 /// Refuses a weight whose buffer is not the size its spec needs.
-pub(super) fn check_weight_bytes(spec: &TensorSpec, buffer: &BufferHandle) -> Result<(), HloError> {
+pub(in crate::hlo) fn check_weight_bytes(
+    spec: &TensorSpec,
+    buffer: &BufferHandle,
+) -> Result<(), HloError> {
     let expected = spec.storage_bytes();
     if expected == Some(buffer.len()) {
         return Ok(());
@@ -44,7 +50,7 @@ impl fmt::Display for ValueId {
 /// Builds the body of one function. Ops are appended in call order; each
 /// method returns the id of its result.
 pub struct FunctionBuilder<'m, 'c> {
-    pub(super) module: &'m mut ModuleBuilder<'c>,
+    pub(in crate::hlo) module: &'m mut ModuleBuilder<'c>,
     name: String,
     /// The function's entry block, owned by the function op in the module.
     block: MlirBlock,
@@ -54,8 +60,20 @@ pub struct FunctionBuilder<'m, 'c> {
     values: Vec<(MlirValue, TensorType)>,
 }
 
+impl<'c> ModuleBuilder<'c> {
+    /// Starts a public function `name` taking `inputs`.
+    pub fn function(
+        &mut self,
+        name: &str,
+        inputs: &[TensorType],
+    ) -> Result<FunctionBuilder<'_, 'c>, HloError> {
+        self.claim_symbol(name)?;
+        FunctionBuilder::new(self, name, inputs)
+    }
+}
+
 impl<'m, 'c> FunctionBuilder<'m, 'c> {
-    pub(super) fn new(
+    fn new(
         module: &'m mut ModuleBuilder<'c>,
         name: &str,
         inputs: &[TensorType],
@@ -124,15 +142,15 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         &self.values[value.0 as usize].1
     }
 
-    pub(super) fn context(&self) -> &'c melior::Context {
+    pub(in crate::hlo) fn context(&self) -> &'c melior::Context {
         self.module.context()
     }
 
-    pub(super) fn location(&self, name: &str) -> Location<'c> {
+    pub(in crate::hlo) fn location(&self, name: &str) -> Location<'c> {
         self.module.location(name)
     }
 
-    pub(super) fn mlir_value(&self, value: ValueId) -> Value<'c, '_> {
+    pub(in crate::hlo) fn mlir_value(&self, value: ValueId) -> Value<'c, '_> {
         // SAFETY: the raw value was produced in this function's block, which
         // the module keeps alive as long as the builder.
         unsafe { Value::from_raw(self.values[value.0 as usize].0) }
@@ -143,8 +161,38 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         unsafe { BlockRef::from_raw(self.block) }
     }
 
+    /// Builds `op_name` with `operands`, `attributes` and one result of
+    /// `result_type`, and appends it: the path every op builder takes.
+    pub(in crate::hlo) fn build(
+        &mut self,
+        op_name: &'static str,
+        location: &str,
+        operands: &[ValueId],
+        attributes: &[(&str, Attribute<'c>)],
+        result_type: TensorType,
+    ) -> Result<ValueId, HloError> {
+        let context = self.context();
+        let operation = {
+            let values: Vec<Value<'c, '_>> = operands.iter().map(|&v| self.mlir_value(v)).collect();
+            create_operation(
+                context,
+                op_name,
+                self.location(location),
+                location,
+                &values,
+                attributes,
+                &[result_type.to_mlir(context)],
+            )?
+        };
+        Ok(self.push(operation, result_type))
+    }
+
     /// Appends a single-result op and records its result with `result_type`.
-    pub(super) fn push(&mut self, operation: Operation<'c>, result_type: TensorType) -> ValueId {
+    pub(in crate::hlo) fn push(
+        &mut self,
+        operation: Operation<'c>,
+        result_type: TensorType,
+    ) -> ValueId {
         let appended = self.block().append_operation(operation);
         let result = appended.result(0).expect("op built with one result");
         let raw = Value::from(result).to_raw();
@@ -154,7 +202,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
 
     /// Appends a single-result op whose result the builder does not track
     /// (a value of a type [`TensorType`] cannot describe, used right away).
-    pub(super) fn append_untracked(&mut self, operation: Operation<'c>) -> MlirValue {
+    pub(in crate::hlo) fn append_untracked(&mut self, operation: Operation<'c>) -> MlirValue {
         let appended = self.block().append_operation(operation);
         let result = appended.result(0).expect("op built with one result");
         Value::from(result).to_raw()
@@ -252,7 +300,7 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         Ok(self.push(operation, tensor_type))
     }
 
-    pub(super) fn module_scope(&self) -> String {
+    pub(in crate::hlo) fn module_scope(&self) -> String {
         self.module.scope().to_string()
     }
 

@@ -6,8 +6,9 @@ use melior::ir::block::BlockLike;
 use melior::ir::operation::OperationBuilder;
 use melior::ir::{Block, Identifier, Region, RegionLike, Value};
 
-use super::function::{FunctionBuilder, ValueId};
-use super::{HloError, TensorType};
+use crate::hlo::HloError;
+use crate::hlo::builder::function::{FunctionBuilder, ValueId};
+use crate::hlo::builder::types::TensorType;
 
 /// How a reduction combines elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

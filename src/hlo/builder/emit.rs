@@ -8,8 +8,8 @@ use melior::ir::Module;
 use melior::ir::operation::{OperationLike, OperationPrintingFlags};
 use mlir_sys::{MlirStringRef, mlirModuleCreateParse};
 
-use super::HloError;
-use super::module::capture_diagnostics;
+use super::operation::capture_diagnostics;
+use crate::hlo::HloError;
 use crate::output::write_atomically;
 
 /// How a module is printed.

@@ -5,9 +5,10 @@ use melior::ir::Attribute;
 use melior::ir::attribute::{DenseI64ArrayAttribute, IntegerAttribute};
 use melior::ir::r#type::IntegerType;
 
-use super::function::{FunctionBuilder, ValueId};
-use super::module::capture_diagnostics;
-use super::{HloError, TensorType};
+use crate::hlo::HloError;
+use crate::hlo::builder::function::{FunctionBuilder, ValueId};
+use crate::hlo::builder::operation::capture_diagnostics;
+use crate::hlo::builder::types::TensorType;
 use crate::tensor::ElementType;
 
 /// A `stablehlo.compare` direction.

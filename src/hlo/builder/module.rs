@@ -1,19 +1,18 @@
 //! The module under construction: functions, parameter globals, and the
 //! external parameter references collected on the way.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use melior::Context;
-use melior::diagnostic::{Diagnostic as MlirDiagnostic, DiagnosticSeverity};
 use melior::ir::attribute::{StringAttribute, TypeAttribute};
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike};
 use melior::ir::{Attribute, Identifier, Location, Module, Operation, Type};
 
-use super::function::FunctionBuilder;
-use super::{ConstantMaterializationPolicy, ExternalParameterRef, HloError, TensorType};
-use crate::diagnostic::{Diagnostic, Severity};
+use super::operation::capture_diagnostics;
+use super::policy::{ConstantMaterializationPolicy, ExternalParameterRef};
+use super::types::TensorType;
+use crate::hlo::HloError;
 
 /// A module being built in an IREE session's context.
 pub struct ModuleBuilder<'c> {
@@ -83,21 +82,11 @@ impl<'c> ModuleBuilder<'c> {
         Location::name(self.context, name, Location::unknown(self.context))
     }
 
-    /// Starts a public function `name` taking `inputs`.
-    pub fn function(
-        &mut self,
-        name: &str,
-        inputs: &[TensorType],
-    ) -> Result<FunctionBuilder<'_, 'c>, HloError> {
-        self.claim_symbol(name)?;
-        FunctionBuilder::new(self, name, inputs)
-    }
-
-    pub(super) fn append(&self, operation: Operation<'c>) {
+    pub(in crate::hlo) fn append(&self, operation: Operation<'c>) {
         self.module.body().append_operation(operation);
     }
 
-    fn claim_symbol(&mut self, name: &str) -> Result<(), HloError> {
+    pub(in crate::hlo) fn claim_symbol(&mut self, name: &str) -> Result<(), HloError> {
         if self.symbols.insert(name.to_string()) {
             Ok(())
         } else {
@@ -112,7 +101,7 @@ impl<'c> ModuleBuilder<'c> {
     /// Declares `util.global private @SYMBOL = #flow.parameter.named<scope::key>`
     /// for an external weight and returns the symbol; a key declared before
     /// (by another function) returns its existing global.
-    pub(super) fn declare_parameter(
+    pub(in crate::hlo) fn declare_parameter(
         &mut self,
         reference: ExternalParameterRef,
         r#type: &TensorType,
@@ -122,7 +111,7 @@ impl<'c> ModuleBuilder<'c> {
 
     /// [`Self::declare_parameter`] for any tensor type, given with the text
     /// of its MLIR form (`type_source`, which names it in the attribute).
-    pub(super) fn declare_typed_parameter(
+    pub(in crate::hlo) fn declare_typed_parameter(
         &mut self,
         reference: ExternalParameterRef,
         mlir_type: Type<'c>,
@@ -250,7 +239,7 @@ pub fn string_literal(text: &str) -> String {
 /// trip. IREE's printer writes `#flow.parameter.named` strings between quotes
 /// without escaping them, so a `"`, a `\\` or a control character would print
 /// as MLIR that no parser reads back (or reads as another key).
-pub(super) fn check_parameter_name(what: &str, name: &str) -> Result<(), String> {
+pub(in crate::hlo) fn check_parameter_name(what: &str, name: &str) -> Result<(), String> {
     if name.is_empty() && what == "key" {
         return Err("the key is empty".into());
     }
@@ -263,41 +252,6 @@ pub(super) fn check_parameter_name(what: &str, name: &str) -> Result<(), String>
             name.escape_debug()
         )),
         None => Ok(()),
-    }
-}
-
-/// Runs `action` with a diagnostic handler on `context` that collects every
-/// diagnostic (with its notes) instead of printing it.
-pub(super) fn capture_diagnostics<T>(
-    context: &Context,
-    action: impl FnOnce() -> T,
-) -> (T, Vec<Diagnostic>) {
-    let collected = RefCell::new(Vec::new());
-    let handler = context.attach_diagnostic_handler(|diagnostic| {
-        push_diagnostic(&mut collected.borrow_mut(), &diagnostic);
-        true
-    });
-    let result = action();
-    context.detach_diagnostic_handler(handler);
-    (result, collected.into_inner())
-}
-
-fn push_diagnostic(collected: &mut Vec<Diagnostic>, diagnostic: &MlirDiagnostic) {
-    let severity = match diagnostic.severity() {
-        DiagnosticSeverity::Error => Severity::Error,
-        DiagnosticSeverity::Warning => Severity::Warning,
-        DiagnosticSeverity::Remark => Severity::Remark,
-        DiagnosticSeverity::Note => Severity::Note,
-    };
-    collected.push(Diagnostic {
-        severity,
-        location: Some(diagnostic.location().to_string()),
-        message: diagnostic.to_string(),
-    });
-    for index in 0..diagnostic.note_count() {
-        if let Ok(note) = diagnostic.note(index) {
-            push_diagnostic(collected, &note);
-        }
     }
 }
 

@@ -7,8 +7,8 @@
 //! as [`crate::quant::dequantize`] (checked bit for bit through IREE's
 //! runtime by `tests/packed_dequant.rs`).
 
-use super::HloError;
-use super::function::{FunctionBuilder, ValueId};
+use crate::hlo::HloError;
+use crate::hlo::builder::function::{FunctionBuilder, ValueId};
 use crate::tensor::ElementType;
 use crate::tensor::GgmlType;
 
