@@ -2,5 +2,5 @@
 //!
 //! `cargo run --release --example stage1 -- --out DIR`
 fn main() -> std::process::ExitCode {
-    irex::models::tutorial::example_main(1)
+    irex::run::tutorial::example_main(1)
 }

@@ -2,5 +2,5 @@
 //!
 //! `cargo run --release --example stage2 -- --out DIR`
 fn main() -> std::process::ExitCode {
-    irex::models::tutorial::example_main(2)
+    irex::run::tutorial::example_main(2)
 }

@@ -2,5 +2,5 @@
 //!
 //! `cargo run --release --example stage3 -- --out DIR`
 fn main() -> std::process::ExitCode {
-    irex::models::tutorial::example_main(3)
+    irex::run::tutorial::example_main(3)
 }

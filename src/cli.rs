@@ -1,4 +1,5 @@
-//! Command-line parsing and dispatch. Each subcommand lives in its own file.
+//! Command-line parsing and dispatch. Each subcommand lives in its own
+//! file and stays thin: it parses flags, calls the library, prints.
 
 mod compile;
 mod embed;
@@ -8,6 +9,7 @@ mod inspect;
 mod logits;
 mod pack;
 mod print;
+mod progress;
 
 use std::io::Write;
 use std::path::Path;
@@ -25,13 +27,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Export a model folder (or a built-in example): MLIR, .irpa, .vmfb, manifest.
+    /// Export a model (a GGUF file or a model folder) or a built-in example:
+    /// MLIR, .irpa, .vmfb, manifest.
     Export(export::ExportArgs),
-    /// Embed sentences with a model folder written by `irex export`.
+    /// Embed sentences with a sentence encoder exported by `irex export`.
     Embed(embed::EmbedArgs),
-    /// Greedy continuation of a prompt with an exported llama model.
+    /// Greedy continuation of a prompt with an exported causal LM.
     Generate(generate::GenerateArgs),
-    /// Logits at every position of a token sequence, with an exported llama model.
+    /// Logits at every position of a token sequence, with an exported causal LM.
     Logits(logits::LogitsArgs),
     /// Print an MLIR text or bytecode file as text.
     Print(print::PrintArgs),
@@ -43,7 +46,9 @@ enum Command {
     Pack(pack::PackArgs),
 }
 
-/// Parses the command line and runs the subcommand; errors go to stderr.
+/// Parses the command line and runs the subcommand; errors go to stderr as
+/// one line. A reader that closed stdout early (`irex print | head`) ends
+/// the command quietly and successfully, as it does for `cat`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -58,6 +63,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("irex: {error:#}");
             ExitCode::FAILURE
@@ -65,13 +71,26 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes `bytes` to stdout; a closed stdout is a broken pipe, not a panic.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    Ok(stdout.flush()?)
+}
+
 /// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.
 fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
     if path == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(bytes).context("writing to stdout")?;
-        return stdout.flush().context("writing to stdout");
+        return print_bytes(bytes);
     }
     irex::output::write_atomically(path, bytes)
         .with_context(|| format!("writing `{}`", path.display()))

@@ -13,9 +13,13 @@ pub enum Error {
     /// Reading or writing a file format.
     #[error(transparent)]
     Format(#[from] crate::formats::FormatError),
-    /// A model folder's configuration or weights do not fit its architecture.
+    /// A model's configuration or weights do not fit its architecture, or
+    /// an export asked for what the model does not take.
     #[error(transparent)]
-    Model(#[from] crate::models::bert::ModelError),
+    Model(#[from] crate::models::ModelError),
+    /// Running an exported model.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
     /// Anything else that went wrong with a file.
     #[error("{what} `{path}`: {source}")]
     Io {

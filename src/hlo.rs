@@ -24,6 +24,7 @@ pub use builder::emit::{PrintOptions, parse_module, print_module, write_bytecode
 pub use builder::function::{FunctionBuilder, ValueId};
 pub use builder::module::{ConvertedModule, ModuleBuilder};
 pub use builder::policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};
+pub use builder::signatures::function_signatures;
 pub use builder::types::TensorType;
 pub use error::HloError;
 pub use ops::dot::DotDimensions;

@@ -20,6 +20,7 @@ pub mod iree;
 pub mod models;
 pub mod output;
 pub mod quant;
+pub mod run;
 pub mod tensor;
 
 pub use error::{Error, Result};

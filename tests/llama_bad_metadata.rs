@@ -5,7 +5,8 @@
 //! error naming the file and the key or tensor, before any MLIR is built or
 //! any output written.
 
-use irex::models::llama::{self, LlamaExportOptions};
+use irex::export::{ExportOptions, Silent, export_folder};
+use irex::models::llama;
 
 /// GGUF metadata values this test writes.
 enum Value {
@@ -143,8 +144,10 @@ fn refused(model: &TinyLlama) -> String {
     let path = folder.path().join("tiny.gguf");
     std::fs::write(&path, model.bytes()).unwrap();
     let out = folder.path().join("out");
-    let options = LlamaExportOptions::default();
-    let error = llama::export(&path, &out, &options).expect_err("must be refused");
+    let options = ExportOptions::default();
+    let error = irex::models::open(&path)
+        .and_then(|model| export_folder(model.as_ref(), &out, &options, &mut Silent))
+        .expect_err("must be refused");
     let written: Vec<_> = std::fs::read_dir(&out)
         .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
         .unwrap_or_default();

@@ -8,9 +8,9 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use irex::export::{ExportOptions, Silent, export_folder};
 use irex::formats::safetensors::Safetensors;
 use irex::iree::tools;
-use irex::models::bert::{self, ExportOptions};
 use serde::Deserialize;
 
 mod common;
@@ -34,11 +34,12 @@ fn exported() -> &'static Path {
         .get_or_init(|| {
             let folder = tempfile::tempdir().unwrap();
             let options = ExportOptions {
-                batch: 4,
-                sequence_length: fixture().max_seq_length,
+                batch: Some(4),
+                sequence_length: Some(fixture().max_seq_length),
                 ..ExportOptions::default()
             };
-            bert::export(&common::minilm_folder(), folder.path(), &options).unwrap();
+            let model = irex::models::open(&common::minilm_folder()).unwrap();
+            export_folder(model.as_ref(), folder.path(), &options, &mut Silent).unwrap();
             folder
         })
         .path()
@@ -47,7 +48,7 @@ fn exported() -> &'static Path {
 #[test]
 fn embeddings_match_sentence_transformers() {
     let fixture = fixture();
-    let embeddings = bert::embed(exported(), &fixture.sentences).unwrap();
+    let embeddings = irex::run::embed(exported(), &fixture.sentences).unwrap();
     common::assert_embeddings_match(&fixture.sentences, &embeddings, &fixture.embeddings);
 }
 
@@ -55,7 +56,10 @@ fn embeddings_match_sentence_transformers() {
 fn tokens_match_hugging_face() {
     let fixture = fixture();
     let tokenizer = exported().join("tokenizer.json");
-    let encodings = bert::tokenize(&tokenizer, &fixture.sentences, fixture.max_seq_length).unwrap();
+    let encodings = irex::run::Tokenizer::load(&tokenizer)
+        .unwrap()
+        .encode_padded(&fixture.sentences, fixture.max_seq_length)
+        .unwrap();
     for ((sentence, encoding), want) in fixture
         .sentences
         .iter()

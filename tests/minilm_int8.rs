@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use irex::export::{ExportOptions, Silent, export_folder};
 use irex::formats::safetensors::Safetensors;
 use irex::iree::tools;
-use irex::models::bert::{self, ExportOptions};
 use irex::tensor::ElementType;
 use serde::Deserialize;
 
@@ -62,11 +62,12 @@ fn exported() -> &'static Exported {
         );
         let output = work.path().join("out");
         let options = ExportOptions {
-            batch: 4,
-            sequence_length: fixture().max_seq_length,
+            batch: Some(4),
+            sequence_length: Some(fixture().max_seq_length),
             ..ExportOptions::default()
         };
-        bert::export(&checkpoint, &output, &options).unwrap();
+        let model = irex::models::open(&checkpoint).unwrap();
+        export_folder(model.as_ref(), &output, &options, &mut Silent).unwrap();
         Exported {
             _work: work,
             checkpoint,
@@ -78,7 +79,7 @@ fn exported() -> &'static Exported {
 #[test]
 fn embeddings_match_sentence_transformers_on_the_dequantized_weights() {
     let fixture = fixture();
-    let embeddings = bert::embed(&exported().output, &fixture.sentences).unwrap();
+    let embeddings = irex::run::embed(&exported().output, &fixture.sentences).unwrap();
     common::assert_embeddings_match(&fixture.sentences, &embeddings, &fixture.embeddings);
 }
 

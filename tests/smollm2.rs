@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use irex::export::{ExportOptions, Silent, export_folder};
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
-use irex::models::llama::{self, LlamaExportOptions, QuantMode};
+use irex::models::weights::QuantMode;
+use irex::run as llama;
 use serde::Deserialize;
 
 mod common;
@@ -34,12 +36,13 @@ fn exported() -> &'static Path {
     FOLDER
         .get_or_init(|| {
             let folder = tempfile::tempdir().unwrap();
-            let options = LlamaExportOptions {
-                max_sequence_length: 32,
-                quant: QuantMode::Packed,
-                ..LlamaExportOptions::default()
+            let options = ExportOptions {
+                sequence_length: Some(32),
+                quant: Some(QuantMode::Packed),
+                ..ExportOptions::default()
             };
-            llama::export(&common::smollm2_gguf(), folder.path(), &options).unwrap();
+            let model = irex::models::open(&common::smollm2_gguf()).unwrap();
+            export_folder(model.as_ref(), folder.path(), &options, &mut Silent).unwrap();
             folder
         })
         .path()

@@ -3,9 +3,9 @@
 //! numbers are the reference.
 
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
-use irex::models::tutorial::{Stage, run_stage};
+use irex::run::tutorial::{Stage, run_stage};
 
-fn run(number: u8) -> (tempfile::TempDir, irex::models::tutorial::StageReport) {
+fn run(number: u8) -> (tempfile::TempDir, irex::run::tutorial::StageReport) {
     let folder = tempfile::tempdir().unwrap();
     let report = run_stage(Stage::new(number).unwrap(), folder.path()).unwrap();
     (folder, report)

@@ -1,19 +1,26 @@
-//! `irex export`: build a module, verify it, write its outputs.
+//! `irex export`: a model (a llama GGUF, a sentence-transformers folder) or
+//! a built-in example, through the one export pipeline, into a folder
+//! (module, `.irpa`, `.vmfb`, tokenizer, manifest) or, with `-o FILE` or
+//! `-o -`, as one MLIR file (plus `--irpa` and `--vmfb` if asked).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use irex::export::{ArtifactSelection, compile_to_vmfb};
-use irex::formats::irpa::write_archive;
-use irex::hlo::{
-    ConstantMaterializationPolicy, ModuleBuilder, PrintOptions, archive_entries, print_module,
+use irex::export::{
+    ArtifactSelection, DEFAULT_SCOPE, ExportOptions, Step, build_module, compile_to_vmfb,
+    export_folder,
 };
+use irex::formats::irpa::write_archive;
+use irex::formats::manifest::Manifest;
+use irex::hlo::{ConstantMaterializationPolicy, PrintOptions, archive_entries, print_module};
 use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
-use irex::models::bert::{self, ExportOptions};
-use irex::models::llama;
-use irex::models::tutorial::{Example, SCOPE};
+use irex::models::tutorial::Example;
+use irex::models::weights::QuantMode;
+use irex::models::{Model, ModelKind};
+
+use super::progress::StderrProgress;
 
 /// Which MLIR form to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -22,7 +29,7 @@ pub enum Emit {
     Text,
     /// MLIR bytecode.
     Bytecode,
-    /// Both (model folders only).
+    /// Both (folder exports only).
     Both,
 }
 
@@ -30,52 +37,52 @@ pub enum Emit {
 #[derive(Args)]
 pub struct ExportArgs {
     /// A model: a llama GGUF file, or a sentence-transformers BERT folder
-    /// (model.safetensors); -o is then the output folder.
+    /// (model.safetensors beside config.json).
     #[arg(required_unless_present = "example", conflicts_with = "example")]
     model: Option<PathBuf>,
-    /// A built-in example graph instead: affine, linear, uniform-linear, mismatched-add.
+    /// A built-in example graph instead: affine, linear, uniform-linear,
+    /// mismatched-add, int8-linear.
     #[arg(long, value_parser = parse_example)]
     example: Option<Example>,
     /// Where weights go: inline, external, or threshold=BYTES (external from
     /// that size up). Default: inline for examples, external for models.
     #[arg(long)]
     policy: Option<ConstantMaterializationPolicy>,
-    /// Sequence length of a model's functions (BERT).
-    #[arg(long, default_value_t = 128)]
-    seq_len: u64,
-    /// Fixed length of `prefill` (GGUF llama models).
-    #[arg(long, default_value_t = 64)]
-    max_seq_len: u64,
+    /// Fixed sequence length of the model's functions (the KV cache length
+    /// of a causal LM). Default: 128 for BERT, 64 for llama.
+    #[arg(long, visible_alias = "max-seq-len")]
+    seq_len: Option<u64>,
     /// Block-quantized GGUF weights: packed (verbatim blocks, unpacked in the
-    /// module), dequant (f32 at export) or dequant-f16.
-    #[arg(long, default_value = "packed")]
-    quant: llama::QuantMode,
-    /// Batch size of a model's functions.
-    #[arg(long, default_value_t = 1)]
-    batch: u64,
-    /// Write MLIR only, do not compile a .vmfb (model folders).
+    /// module; the default), dequant (f32 at export) or dequant-f16.
+    #[arg(long)]
+    quant: Option<QuantMode>,
+    /// Batch size of the model's functions (BERT; default 1).
+    #[arg(long)]
+    batch: Option<u64>,
+    /// Write MLIR only, no .vmfb (folder exports).
     #[arg(long)]
     no_compile: bool,
     /// Parameter scope of external weights.
-    #[arg(long, default_value = SCOPE)]
+    #[arg(long, default_value = DEFAULT_SCOPE)]
     scope: String,
-    /// MLIR form: for examples what -o receives (default text), for models
-    /// which of model.mlir / model.mlirbc to write (default bytecode).
+    /// MLIR form: what -o FILE or -o - receives (default text), or which of
+    /// model.mlir / model.mlirbc a folder export writes (default bytecode).
     #[arg(long, value_enum)]
     emit: Option<Emit>,
     /// Print op locations in text output.
     #[arg(long)]
     locations: bool,
-    /// Examples: the MLIR output path, or - for stdout. Models: the output folder.
+    /// The output folder of a model; an MLIR file for an example; - streams
+    /// the module to stdout (with --irpa PATH for a model's weights).
     #[arg(short, long)]
     output: PathBuf,
-    /// Also write the external weights to this .irpa.
+    /// Write the external weights to this .irpa (file and stdout exports).
     #[arg(long)]
     irpa: Option<PathBuf>,
-    /// Also compile to this .vmfb.
+    /// Also compile to this .vmfb (file and stdout exports).
     #[arg(long)]
     vmfb: Option<PathBuf>,
-    /// Target backend for --vmfb: llvm-cpu, cuda, rocm, vulkan-spirv.
+    /// Target backend for the .vmfb: llvm-cpu, cuda, rocm, vulkan-spirv.
     #[arg(long, default_value = "llvm-cpu")]
     target: String,
     /// Target CPU (llvm-cpu, default host) or GPU architecture (cuda, default sm_80).
@@ -92,59 +99,130 @@ fn parse_example(name: &str) -> Result<Example, String> {
 
 /// Runs `irex export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    match (&args.example, &args.model) {
-        (Some(example), _) => export_example(*example, &args),
-        (None, Some(model))
-            if irex::formats::detect::detect(model)
-                .is_ok_and(|kind| kind == irex::formats::detect::SourceKind::Gguf) =>
-        {
-            export_llama(model, &args)
-        }
-        (None, Some(model)) => export_model(model, &args),
-        (None, None) => bail!("name a model folder or --example"),
-    }
-}
-
-fn compile_options(args: &ExportArgs) -> CompileOptions {
-    CompileOptions {
-        target: args.target.clone(),
-        target_cpu: args.target_cpu.clone(),
-        extra_flags: Vec::new(),
-    }
-}
-
-fn export_model(folder: &Path, args: &ExportArgs) -> anyhow::Result<()> {
-    let options = ExportOptions {
-        policy: args
-            .policy
-            .unwrap_or(ConstantMaterializationPolicy::ExternalAlways),
-        sequence_length: args.seq_len,
-        batch: args.batch,
-        compile: compile_options(args),
-        selection: selection(args),
+    let mut progress = StderrProgress::new();
+    let model: Box<dyn Model> = match (&args.example, &args.model) {
+        (Some(example), _) => Box::new(*example),
+        (None, Some(path)) => progress.run(Step::Reading, || irex::models::open(path))?,
+        (None, None) => bail!("name a model (a GGUF file or a model folder) or --example"),
     };
-    eprintln!(
-        "irex: exporting `{}` to `{}`",
-        folder.display(),
-        args.output.display()
-    );
-    let manifest = bert::export(folder, &args.output, &options)
-        .with_context(|| format!("exporting `{}`", folder.display()))?;
-    report(&manifest, &args.output);
+    let options = export_options(&args);
+    if writes_one_file(&args, model.as_ref()) {
+        export_file(model.as_ref(), &args, &options, &mut progress)
+    } else {
+        refuse_file_flags(&args, model.as_ref())?;
+        eprintln!(
+            "irex: exporting {} `{}` to `{}`",
+            model.source_description(),
+            model.source(),
+            args.output.display()
+        );
+        let manifest = export_folder(model.as_ref(), &args.output, &options, &mut progress)?;
+        report(&manifest, &args.output);
+        Ok(())
+    }
+}
+
+/// Examples and `-o -` write one MLIR file; models write a folder.
+fn writes_one_file(args: &ExportArgs, model: &dyn Model) -> bool {
+    args.output == Path::new("-") || model.kind() == ModelKind::Example
+}
+
+fn export_options(args: &ExportArgs) -> ExportOptions {
+    let emit = args.emit.unwrap_or(Emit::Bytecode);
+    ExportOptions {
+        policy: args.policy,
+        scope: args.scope.clone(),
+        batch: args.batch,
+        sequence_length: args.seq_len,
+        quant: args.quant,
+        compile: CompileOptions {
+            target: args.target.clone(),
+            target_cpu: args.target_cpu.clone(),
+            extra_flags: Vec::new(),
+        },
+        selection: ArtifactSelection {
+            text: matches!(emit, Emit::Text | Emit::Both),
+            bytecode: matches!(emit, Emit::Bytecode | Emit::Both),
+            vmfb: !args.no_compile,
+            locations: args.locations,
+        },
+    }
+}
+
+/// A folder export writes its own `.irpa` and `.vmfb`.
+fn refuse_file_flags(args: &ExportArgs, model: &dyn Model) -> anyhow::Result<()> {
+    for (flag, set) in [
+        ("--irpa", args.irpa.is_some()),
+        ("--vmfb", args.vmfb.is_some()),
+    ] {
+        if set {
+            bail!(
+                "{flag} does not apply to a folder export of {}: the folder gets model.irpa and model.vmfb (use -o - to stream the module and name the files)",
+                model.source_description()
+            );
+        }
+    }
     Ok(())
 }
 
-fn selection(args: &ExportArgs) -> ArtifactSelection {
-    let emit = args.emit.unwrap_or(Emit::Bytecode);
-    ArtifactSelection {
-        text: matches!(emit, Emit::Text | Emit::Both),
-        bytecode: matches!(emit, Emit::Bytecode | Emit::Both),
-        vmfb: !args.no_compile,
-        locations: args.locations,
+/// Builds the module and writes it to `-o` (a file, or stdout for `-`),
+/// its weights to `--irpa` and its compiled form to `--vmfb`.
+fn export_file(
+    model: &dyn Model,
+    args: &ExportArgs,
+    options: &ExportOptions,
+    progress: &mut StderrProgress,
+) -> anyhow::Result<()> {
+    if args.no_compile {
+        bail!(
+            "--no-compile does not apply to a one-file export of {}: it compiles only with --vmfb PATH",
+            model.source_description()
+        );
     }
+    let emit = args.emit.unwrap_or(Emit::Text);
+    if emit == Emit::Both {
+        bail!("--emit both needs a folder export; -o FILE and -o - receive one form");
+    }
+    let session = options.compile.session()?;
+    let converted = build_module(model, session.context()?, options, progress)?;
+    let parameters = converted.parameters.len();
+    if parameters > 0 && args.irpa.is_none() && model.kind() != ModelKind::Example {
+        bail!(
+            "{} puts {parameters} weights in an .irpa: name it with --irpa PATH (or pass --policy inline)",
+            model.source_description()
+        );
+    }
+    let bytes = match emit {
+        Emit::Bytecode => converted.module.as_operation().write_bytecode(),
+        _ => print_module(
+            &converted.module,
+            PrintOptions {
+                locations: args.locations,
+            },
+        )
+        .into_bytes(),
+    };
+    super::write_output(&args.output, &bytes)?;
+    match &args.irpa {
+        Some(path) => {
+            progress.run(Step::WritingParameters, || {
+                write_archive(path, &archive_entries(&converted.parameters))
+            })?;
+        }
+        None if parameters > 0 => {
+            eprintln!("irex: {parameters} external parameters not written (pass --irpa PATH)")
+        }
+        None => {}
+    };
+    if let Some(path) = &args.vmfb {
+        progress.run(Step::Compiling, || {
+            compile_to_vmfb(&session, &converted.module, path)
+        })?;
+    }
+    Ok(())
 }
 
-fn report(manifest: &irex::formats::manifest::Manifest, out: &Path) {
+fn report(manifest: &Manifest, out: &Path) {
     for file in [
         &manifest.mlir_text,
         &manifest.mlir_bytecode,
@@ -157,60 +235,4 @@ fn report(manifest: &irex::formats::manifest::Manifest, out: &Path) {
     {
         eprintln!("irex: wrote {}", out.join(file).display());
     }
-}
-
-fn export_llama(path: &Path, args: &ExportArgs) -> anyhow::Result<()> {
-    let options = llama::LlamaExportOptions {
-        max_sequence_length: args.max_seq_len,
-        quant: args.quant,
-        compile: compile_options(args),
-        selection: selection(args),
-    };
-    eprintln!(
-        "irex: exporting `{}` to `{}`",
-        path.display(),
-        args.output.display()
-    );
-    let manifest = llama::export(path, &args.output, &options)
-        .with_context(|| format!("exporting `{}`", path.display()))?;
-    report(&manifest, &args.output);
-    Ok(())
-}
-
-fn export_example(example: Example, args: &ExportArgs) -> anyhow::Result<()> {
-    let options = compile_options(args);
-    let session = options.session()?;
-    let context = session.context()?;
-    let module_name = example.name().replace('-', "_");
-    let policy = args.policy.unwrap_or_default();
-    let mut builder = ModuleBuilder::new(context, &module_name, policy, &args.scope);
-    example.build(&mut builder)?;
-    let converted = builder.finish()?;
-    let bytes = match args.emit.unwrap_or(Emit::Text) {
-        Emit::Text => print_module(
-            &converted.module,
-            PrintOptions {
-                locations: args.locations,
-            },
-        )
-        .into_bytes(),
-        Emit::Bytecode => converted.module.as_operation().write_bytecode(),
-        Emit::Both => bail!("--emit both needs a model folder; examples write one form to -o"),
-    };
-    super::write_output(&args.output, &bytes)?;
-    match (&args.irpa, converted.parameters.is_empty()) {
-        (Some(path), _) => {
-            write_archive(path, &archive_entries(&converted.parameters))?;
-        }
-        (None, false) => eprintln!(
-            "irex: {} external parameters not written (pass --irpa PATH)",
-            converted.parameters.len()
-        ),
-        (None, true) => {}
-    }
-    if let Some(path) = &args.vmfb {
-        compile_to_vmfb(&session, &converted.module, path)
-            .with_context(|| format!("compiling `{}`", path.display()))?;
-    }
-    Ok(())
 }

@@ -1,11 +1,10 @@
-//! `irex generate`: greedy continuation of a prompt with an exported llama
-//! model (one prefill, then one decode step per token over the KV cache).
+//! `irex generate`: greedy continuation of a prompt with an exported causal
+//! LM (one prefill, then one decode step per token over the KV cache).
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use irex::models::llama;
+use irex::run::CausalLm;
 
 /// Arguments of `irex generate`.
 #[derive(Args)]
@@ -18,33 +17,32 @@ pub struct GenerateArgs {
     /// How many tokens to generate at most.
     #[arg(long, default_value_t = 32)]
     max_tokens: usize,
-    /// Stop at this token (default: the end token 2 of SmolLM2-style vocabularies; -1 for none).
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
-    end_token: i64,
+    /// Stop at this token (default: the model's end token, from its
+    /// `tokenizer.ggml.eos_token_id`); -1 for none.
+    #[arg(long, allow_negative_numbers = true)]
+    end_token: Option<i64>,
 }
 
 /// Runs `irex generate`: prints the continuation, the token ids and speeds.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    let prompt = llama::tokenize(&args.model, &args.prompt)?;
-    let end = u32::try_from(args.end_token).ok();
-    let generation = llama::generate(&args.model, &prompt, args.max_tokens, end)
-        .with_context(|| format!("generating with `{}`", args.model.display()))?;
-    let tokenizer = tokenizers::Tokenizer::from_file(args.model.join("tokenizer.json"))
-        .map_err(|error| anyhow::anyhow!("loading the tokenizer: {error}"))?;
-    let text = tokenizer
-        .decode(&generation.tokens, false)
-        .map_err(|error| anyhow::anyhow!("decoding tokens: {error}"))?;
-    println!("{}{text}", args.prompt);
+    let model = CausalLm::open(&args.model)?;
+    let prompt = model.tokenize(&args.prompt)?;
+    let end = match args.end_token {
+        None => model.end_token(),
+        Some(token) => u32::try_from(token).ok(),
+    };
+    let generation = model.generate(&prompt, args.max_tokens, end)?;
+    let text = model.detokenize(&generation.tokens)?;
+    super::print_bytes(format!("{}{text}\n", args.prompt).as_bytes())?;
     eprintln!("irex: prompt tokens {prompt:?}");
     eprintln!("irex: new tokens {:?}", generation.tokens);
-    let steps = generation.tokens.len().saturating_sub(1).max(1);
+    let steps = generation.tokens.len().saturating_sub(1);
     eprintln!(
-        "irex: prefill {} tokens in {:.2} s; {} decode steps in {:.2} s = {:.2} tokens/s (each step is one iree-run-module process)",
+        "irex: prefill {} tokens in {:.2} s; {steps} decode steps in {:.2} s = {:.2} tokens/s (each step is one iree-run-module process)",
         prompt.len(),
         generation.prefill_seconds,
-        generation.tokens.len() - 1,
         generation.decode_seconds,
-        steps as f64 / generation.decode_seconds.max(1e-9)
+        steps.max(1) as f64 / generation.decode_seconds.max(1e-9)
     );
     Ok(())
 }

@@ -28,8 +28,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         SourceKind::Gguf => list_gguf(&args.input)?,
         _ => list_safetensors(&args.input)?,
     };
-    print!("{text}");
-    Ok(())
+    super::print_bytes(text.as_bytes())
 }
 
 fn list_gguf(path: &Path) -> anyhow::Result<String> {

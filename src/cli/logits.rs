@@ -1,12 +1,12 @@
 //! `irex logits`: next-token logits at every position of a token sequence,
-//! from a llama model exported by `irex export MODEL.gguf`.
+//! from a causal LM exported by `irex export MODEL.gguf`.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use irex::formats::npy::NpyArray;
-use irex::models::llama;
+use irex::run::CausalLm;
 
 /// Arguments of `irex logits`.
 #[derive(Args)]
@@ -25,19 +25,20 @@ pub struct LogitsArgs {
     #[arg(long)]
     prompt: Option<String>,
     /// Write all logits as a [positions, vocabulary] f32 .npy.
-    #[arg(long)]
+    #[arg(short, long)]
     output: Option<PathBuf>,
 }
 
 /// Runs `irex logits`: prints, per position, the top 5 (token, logit).
 pub fn run(args: LogitsArgs) -> anyhow::Result<()> {
+    let model = CausalLm::open(&args.model)?;
     let tokens = match &args.prompt {
-        Some(prompt) => llama::tokenize(&args.model, prompt)?,
+        Some(prompt) => model.tokenize(prompt)?,
         None => args.tokens.clone(),
     };
     eprintln!("irex: tokens {tokens:?}");
-    let logits = llama::logits(&args.model, &tokens)
-        .with_context(|| format!("running `{}`", args.model.display()))?;
+    let logits = model.logits(&tokens)?;
+    let mut text = String::new();
     for (position, row) in logits.iter().enumerate() {
         let mut ranked: Vec<(usize, f32)> = row.iter().copied().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -46,8 +47,9 @@ pub fn run(args: LogitsArgs) -> anyhow::Result<()> {
             .take(5)
             .map(|(token, logit)| format!("{token}:{logit:.4}"))
             .collect();
-        println!("{position}: {}", top.join(" "));
+        writeln!(text, "{position}: {}", top.join(" "))?;
     }
+    super::print_bytes(text.as_bytes())?;
     if let Some(path) = &args.output {
         let width = logits.first().map_or(0, Vec::len) as u64;
         NpyArray::from_f32(&[logits.len() as u64, width], &logits.concat()).write(path)?;

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use irex::hlo::{PrintOptions, lower_uniform_quantization, parse_module, print_module};
 use irex::iree::CompileOptions;
+use irex::tensor::MappedFile;
 
 /// Arguments of `irex print`.
 #[derive(Args)]
@@ -23,11 +24,12 @@ pub struct PrintArgs {
 
 /// Runs `irex print`.
 pub fn run(args: PrintArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.input)
+    let mapped = MappedFile::open(&args.input)
         .with_context(|| format!("reading `{}`", args.input.display()))?;
+    let bytes = mapped.bytes();
     let session = CompileOptions::default().session()?;
     let context = session.context()?;
-    let module = parse_module(context, &bytes, &args.input.display().to_string())?;
+    let module = parse_module(context, bytes, &args.input.display().to_string())?;
     if args.lower_quant {
         lower_uniform_quantization(context, &module)?;
     }
@@ -37,5 +39,5 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
             locations: args.locations,
         },
     );
-    super::write_output(std::path::Path::new("-"), text.as_bytes())
+    super::print_bytes(text.as_bytes())
 }

@@ -55,6 +55,16 @@ pub struct Manifest {
     pub mlir_bytecode: Option<String>,
     /// The compile target backend.
     pub target: String,
+    /// The target CPU or GPU architecture asked for (absent: the backend's
+    /// default, `host` for llvm-cpu).
+    #[serde(default)]
+    pub target_cpu: Option<String>,
+    /// The flags the compiler session ran with (machine paths left out).
+    #[serde(default)]
+    pub compile_flags: Vec<String>,
+    /// The IREE compiler's revision.
+    #[serde(default)]
+    pub iree_version: String,
     /// The runtime device for `iree-run-module`.
     pub device: String,
     /// Fixed batch size of the functions.
@@ -63,6 +73,9 @@ pub struct Manifest {
     pub sequence_length: u64,
     /// The tokenizer, copied into the folder, relative to it.
     pub tokenizer: Option<String>,
+    /// The token that ends a generation, from the model's metadata.
+    #[serde(default)]
+    pub end_token: Option<u32>,
 }
 
 impl Manifest {

@@ -11,4 +11,5 @@ pub(super) mod function;
 pub(super) mod module;
 pub(super) mod operation;
 pub(super) mod policy;
+pub(super) mod signatures;
 pub(super) mod types;

@@ -4,37 +4,16 @@
 //! `1_Pooling/config.json`.
 
 mod config;
-mod export;
 mod graph;
 
 use std::path::{Path, PathBuf};
 
 pub use config::{BertConfig, Pooling, SentencePipeline};
-pub use export::{ExportOptions, MODEL_KIND, SCOPE, embed, export, tokenize};
 pub use graph::{EMBED_FUNCTION, build_embedder};
 
+use super::{GraphOption, GraphOptions, Model, ModelError, ModelKind};
 use crate::formats::safetensors::Safetensors;
-
-/// Errors specific to reading a model folder.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// A configuration file is missing, unreadable or not what it should be.
-    #[error("`{path}`: {message}")]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// A weight the architecture needs is not in the checkpoint, or has the wrong shape.
-    #[error("weight `{name}`: {message}")]
-    Weight {
-        /// The tensor name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+use crate::hlo::ModuleBuilder;
 
 /// A sentence-transformers BERT model: configuration plus mapped weights.
 #[derive(Debug)]
@@ -66,5 +45,47 @@ impl BertModel {
     /// Returns the tokenizer file of the folder.
     pub fn tokenizer_path(&self) -> PathBuf {
         self.folder.join("tokenizer.json")
+    }
+}
+
+impl Model for BertModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::SentenceEncoder
+    }
+
+    fn source_description(&self) -> &'static str {
+        "a sentence-transformers BERT folder"
+    }
+
+    fn source(&self) -> String {
+        self.folder.display().to_string()
+    }
+
+    fn module_name(&self) -> &str {
+        "bert"
+    }
+
+    fn defaults(&self) -> GraphOptions {
+        GraphOptions {
+            batch: 1,
+            sequence_length: 128,
+            quant: Default::default(),
+        }
+    }
+
+    fn takes(&self, option: GraphOption) -> bool {
+        matches!(option, GraphOption::Batch | GraphOption::SequenceLength)
+    }
+
+    fn tokenizer_json(&self) -> crate::Result<Option<Vec<u8>>> {
+        let path = self.tokenizer_path();
+        let bytes = std::fs::read(&path).map_err(|error| {
+            ModelError::config(&path, format!("cannot read the tokenizer: {error}"))
+        })?;
+        Ok(Some(bytes))
+    }
+
+    fn build(&self, module: &mut ModuleBuilder<'_>, options: &GraphOptions) -> crate::Result<()> {
+        build_embedder(module, self, options.batch, options.sequence_length)
     }
 }

@@ -2,19 +2,18 @@
 //! (checked against the tensor shapes before any MLIR is built), weights as
 //! mapped windows, and the graph (`graph`) llama.cpp computes for them.
 
-mod export;
 mod graph;
 mod tokenizer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub use export::{Generation, LlamaExportOptions, MODEL_KIND, export, generate, logits, tokenize};
-pub use graph::{DECODE_FUNCTION, PREFILL_FUNCTION, QuantMode, build_decode, build_prefill};
+pub use graph::{DECODE_FUNCTION, PREFILL_FUNCTION, build_functions};
 pub use tokenizer::tokenizer_json;
 
+use super::weights::gguf_tensor;
+use super::{GraphOption, GraphOptions, Model, ModelError, ModelKind};
 use crate::formats::gguf::{Gguf, GgufTensor, MetadataValue};
-use crate::models::bert::ModelError;
-use crate::tensor::{BufferHandle, ElementType};
+use crate::hlo::ModuleBuilder;
 
 /// The hyper-parameters of a llama model (`llama.*` GGUF keys).
 #[derive(Clone, Debug, PartialEq)]
@@ -42,10 +41,7 @@ pub struct LlamaConfig {
 }
 
 fn config_error(path: &Path, message: impl Into<String>) -> ModelError {
-    ModelError::Config {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
+    ModelError::config(path, message)
 }
 
 impl LlamaConfig {
@@ -101,7 +97,10 @@ impl LlamaConfig {
             rms_epsilon: float("attention.layer_norm_rms_epsilon", None)?,
             rope_base: float("rope.freq_base", Some(10000.0))?,
             rope_dimensions: integer("rope.dimension_count", Some(embedding / heads))?,
-            vocabulary: embed_rows.as_ref().map_or(0, |shape| shape[0]),
+            vocabulary: embed_rows
+                .as_ref()
+                .and_then(|shape| shape.first().copied())
+                .unwrap_or(0),
             context: integer("context_length", Some(2048))?,
         };
         config
@@ -141,13 +140,12 @@ impl LlamaConfig {
 /// A llama GGUF: its configuration and mapped tensors.
 #[derive(Debug)]
 pub struct LlamaModel {
+    /// The file.
+    pub path: PathBuf,
     /// The parsed file.
     pub gguf: Gguf,
     /// The checked hyper-parameters.
     pub config: LlamaConfig,
-    /// Weights dequantized at export, by name and element type, so that
-    /// `prefill` and `decode` share one buffer instead of dequantizing twice.
-    dequantized: std::sync::Mutex<std::collections::HashMap<(String, ElementType), BufferHandle>>,
 }
 
 impl LlamaModel {
@@ -156,9 +154,9 @@ impl LlamaModel {
         let gguf = Gguf::open(path)?;
         let config = LlamaConfig::from_gguf(&gguf, path)?;
         let model = Self {
+            path: path.to_path_buf(),
             gguf,
             config,
-            dequantized: Default::default(),
         };
         model.check_shapes()?;
         Ok(model)
@@ -166,53 +164,7 @@ impl LlamaModel {
 
     /// Returns the tensor `name`, checking its shape (outermost first).
     pub fn tensor(&self, name: &str, shape: &[u64]) -> Result<&GgufTensor, ModelError> {
-        let tensor = self.gguf.tensor(name).ok_or_else(|| ModelError::Weight {
-            name: name.into(),
-            message: "missing from the file".into(),
-        })?;
-        if tensor.spec.shape != shape {
-            return Err(ModelError::Weight {
-                name: name.into(),
-                message: format!("shape {:?}, expected {shape:?}", tensor.spec.shape),
-            });
-        }
-        Ok(tensor)
-    }
-
-    /// Returns `name` dequantized to `element` (f32 or f16), computing it
-    /// on first use only.
-    pub fn dequantized(
-        &self,
-        name: &str,
-        tensor: &GgufTensor,
-        element: ElementType,
-    ) -> Result<BufferHandle, ModelError> {
-        let key = (name.to_string(), element);
-        let mut cache = self
-            .dequantized
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(buffer) = cache.get(&key) {
-            return Ok(buffer.clone());
-        }
-        let mut values = Vec::new();
-        crate::quant::dequantize(tensor.kind, tensor.buffer.bytes(), &mut values).map_err(
-            |error| ModelError::Weight {
-                name: name.into(),
-                message: error.to_string(),
-            },
-        )?;
-        let buffer = match element {
-            ElementType::F16 => BufferHandle::owned(
-                values
-                    .iter()
-                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                    .collect::<Vec<u8>>(),
-            ),
-            _ => BufferHandle::from_f32(&values),
-        };
-        cache.insert(key, buffer.clone());
-        Ok(buffer)
+        gguf_tensor(&self.gguf, name, shape)
     }
 
     /// Checks every tensor the graph uses before any MLIR is built.
@@ -237,5 +189,57 @@ impl LlamaModel {
             self.tensor(&name("ffn_down"), &[c.embedding, c.feed_forward])?;
         }
         Ok(())
+    }
+
+    /// The end-of-sequence token, from `tokenizer.ggml.eos_token_id`.
+    pub fn end_token(&self) -> Option<u32> {
+        self.gguf
+            .get("tokenizer.ggml.eos_token_id")
+            .and_then(MetadataValue::as_u64)
+            .and_then(|id| u32::try_from(id).ok())
+            .filter(|&id| u64::from(id) < self.config.vocabulary)
+    }
+}
+
+impl Model for LlamaModel {
+    fn kind(&self) -> ModelKind {
+        ModelKind::CausalLm
+    }
+
+    fn source_description(&self) -> &'static str {
+        "a llama GGUF file"
+    }
+
+    fn source(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn module_name(&self) -> &str {
+        "llama"
+    }
+
+    fn defaults(&self) -> GraphOptions {
+        GraphOptions {
+            batch: 1,
+            sequence_length: 64,
+            quant: Default::default(),
+        }
+    }
+
+    fn takes(&self, option: GraphOption) -> bool {
+        matches!(option, GraphOption::SequenceLength | GraphOption::Quant)
+    }
+
+    fn tokenizer_json(&self) -> crate::Result<Option<Vec<u8>>> {
+        let document = tokenizer_json(&self.gguf, &self.path)?;
+        Ok(Some(document.to_string().into_bytes()))
+    }
+
+    fn end_token(&self) -> Option<u32> {
+        LlamaModel::end_token(self)
+    }
+
+    fn build(&self, module: &mut ModuleBuilder<'_>, options: &GraphOptions) -> crate::Result<()> {
+        build_functions(module, self, options.sequence_length, options.quant)
     }
 }

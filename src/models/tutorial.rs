@@ -1,18 +1,15 @@
 //! The tutorial staircase: `y = 2x + 1`, then a linear layer with inline
 //! weights, then the same layer with its weights in an `.irpa`; plus the
 //! small graphs the FileCheck tests print (uniform weights that collapse to
-//! splats, and a deliberately ill-typed add that the verifier rejects).
+//! splats, a deliberately ill-typed add that the verifier rejects, and an
+//! int8 linear layer of `!quant.uniform` weights). [`crate::run::tutorial`]
+//! runs the stages.
 
-use std::path::{Path, PathBuf};
-
-use crate::Result;
-use crate::export::{ArtifactSelection, Artifacts, write_artifacts};
+use super::{GraphOption, GraphOptions, Model, ModelKind};
 use crate::formats::npy::NpyArray;
 use crate::hlo::{
     ConstantMaterializationPolicy, DotDimensions, HloError, ModuleBuilder, TensorType,
 };
-use crate::iree::CompileOptions;
-use crate::iree::tools::{RunRequest, run_module};
 use crate::quant::UniformQuantization;
 use crate::tensor::{BufferHandle, ElementType, TensorSpec};
 
@@ -32,9 +29,6 @@ pub enum Example {
     /// `b` per-tensor (scale 0.125, zero point 4).
     Int8Linear,
 }
-
-/// The scope tutorial parameters live in (`--parameters=model=...`).
-pub const SCOPE: &str = "model";
 
 impl Example {
     /// Every example, in tutorial order.
@@ -139,136 +133,52 @@ fn build_mismatched_add(module: &mut ModuleBuilder<'_>) -> Result<(), HloError> 
     main.finish(&[sum])
 }
 
-/// One rung of the tutorial staircase.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stage {
-    /// 1, 2 or 3.
-    pub number: u8,
-    /// The graph.
-    pub example: Example,
-    /// Where its weights go.
-    pub policy: ConstantMaterializationPolicy,
-}
-
-impl Stage {
-    /// Returns stage `number` (1, 2 or 3).
-    pub fn new(number: u8) -> Option<Self> {
-        let (example, policy) = match number {
-            1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
-            2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
-            3 => (
-                Example::Linear,
-                ConstantMaterializationPolicy::ExternalAlways,
-            ),
-            _ => return None,
-        };
-        Some(Self {
-            number,
-            example,
-            policy,
-        })
+/// The examples export like models, into one MLIR file (or a folder):
+/// no tokenizer, no graph options, weights inline unless told otherwise.
+impl Model for Example {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Example
     }
-}
 
-/// What running a stage produced.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StageReport {
-    /// The files written.
-    pub artifacts: Artifacts,
-    /// The input the module ran on.
-    pub input: Vec<f32>,
-    /// What `iree-run-module` returned.
-    pub output: Vec<f32>,
-}
+    fn source_description(&self) -> &'static str {
+        "a built-in example"
+    }
 
-/// Builds, verifies, writes, compiles and runs a stage into `folder`.
-pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
-    let options = CompileOptions::default();
-    let session = options.session()?;
-    let context = session.context()?;
-    let mut module = ModuleBuilder::new(
-        context,
-        &format!("stage{}", stage.number),
-        stage.policy,
-        SCOPE,
-    );
-    stage.example.build(&mut module)?;
-    let converted = module.finish()?;
-    let artifacts = write_artifacts(
-        &session,
-        &converted,
-        folder,
-        "model",
-        ArtifactSelection::default(),
-    )?;
-    let input = stage.example.sample_input();
-    let parameters: Vec<(String, PathBuf)> = artifacts
-        .irpa
-        .iter()
-        .map(|path| (SCOPE.to_string(), path.clone()))
-        .collect();
-    let vmfb = artifacts
-        .vmfb
-        .clone()
-        .expect("the default selection compiles");
-    let outputs = run_module(&RunRequest {
-        module: &vmfb,
-        function: "main",
-        inputs: std::slice::from_ref(&input),
-        result_count: 1,
-        parameters: &parameters,
-        device: options.runtime_device(),
-    })?;
-    Ok(StageReport {
-        artifacts,
-        input: input.to_f32().unwrap_or_default(),
-        output: outputs[0].to_f32().unwrap_or_default(),
-    })
-}
+    fn source(&self) -> String {
+        format!("example `{}`", self.name())
+    }
 
-/// The body of the `stageN` examples: `--out DIR` (default `out/stageN`),
-/// run the stage, print what was written and what the module returned.
-pub fn example_main(number: u8) -> std::process::ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let folder = match arguments.as_slice() {
-        [] => PathBuf::from(format!("out/stage{number}")),
-        [flag, folder] if flag == "--out" => PathBuf::from(folder),
-        _ => {
-            eprintln!("usage: stage{number} [--out DIR]");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let stage = Stage::new(number).expect("examples exist for stages 1 to 3");
-    match run_stage(stage, &folder) {
-        Ok(report) => {
-            let artifacts = &report.artifacts;
-            for path in [
-                &artifacts.text,
-                &artifacts.bytecode,
-                &artifacts.irpa,
-                &artifacts.vmfb,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                println!("wrote {}", path.display());
-            }
-            println!("input  {}", format_values(&report.input));
-            println!("output {}", format_values(&report.output));
-            std::process::ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("stage{number}: {error}");
-            std::process::ExitCode::FAILURE
+    fn module_name(&self) -> &str {
+        match self {
+            Self::Affine => "affine",
+            Self::Linear => "linear",
+            Self::UniformLinear => "uniform_linear",
+            Self::MismatchedAdd => "mismatched_add",
+            Self::Int8Linear => "int8_linear",
         }
     }
-}
 
-/// Formats values the way people read them: `5.5 10`.
-pub fn format_values(values: &[f32]) -> String {
-    values
-        .iter()
-        .map(f32::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
+    fn defaults(&self) -> GraphOptions {
+        GraphOptions {
+            batch: 1,
+            sequence_length: 1,
+            quant: Default::default(),
+        }
+    }
+
+    fn takes(&self, _option: GraphOption) -> bool {
+        false
+    }
+
+    fn default_policy(&self) -> ConstantMaterializationPolicy {
+        ConstantMaterializationPolicy::InlineAlways
+    }
+
+    fn tokenizer_json(&self) -> crate::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    fn build(&self, module: &mut ModuleBuilder<'_>, _options: &GraphOptions) -> crate::Result<()> {
+        Ok(Example::build(*self, module)?)
+    }
 }

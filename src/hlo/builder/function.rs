@@ -4,7 +4,8 @@
 use std::fmt;
 
 use melior::ir::attribute::{
-    DenseElementsAttribute, FlatSymbolRefAttribute, StringAttribute, TypeAttribute,
+    ArrayAttribute, DenseElementsAttribute, DictionaryAttribute, FlatSymbolRefAttribute,
+    StringAttribute, TypeAttribute,
 };
 use melior::ir::block::BlockLike;
 use melior::ir::operation::{OperationBuilder, OperationLike, OperationMutLike, OperationRefMut};
@@ -302,6 +303,52 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
 
     pub(in crate::hlo) fn module_scope(&self) -> String {
         self.module.scope().to_string()
+    }
+
+    /// Names the arguments, in order, with `iree.abi.name` attributes: the
+    /// names IREE's runtime reflection, `iree-dump-module` and the manifest
+    /// show.
+    pub fn name_arguments(&mut self, names: &[&str]) -> Result<(), HloError> {
+        if names.len() != self.inputs.len() {
+            return Err(HloError::Shape {
+                op: "func.func",
+                location: self.name.clone(),
+                message: format!("{} names for {} arguments", names.len(), self.inputs.len()),
+            });
+        }
+        let attribute = self.name_list(names)?;
+        // SAFETY: the function op is owned by the module and outlives `self`.
+        let mut function = unsafe { OperationRefMut::from_raw(self.function) };
+        function.set_attribute("arg_attrs", attribute);
+        Ok(())
+    }
+
+    /// `[{iree.abi.name = "a"}, ...]`, one dictionary per name.
+    fn name_list(&self, names: &[&str]) -> Result<Attribute<'c>, HloError> {
+        let context = self.context();
+        let key = Identifier::new(context, super::signatures::NAME_ATTRIBUTE);
+        let dictionaries: Vec<Attribute<'c>> = names
+            .iter()
+            .map(|name| {
+                let value = StringAttribute::new(context, name).into();
+                DictionaryAttribute::new(context, &[(key, value)]).into()
+            })
+            .collect();
+        Ok(ArrayAttribute::new(context, &dictionaries).into())
+    }
+
+    /// [`Self::finish`] with each result named (see [`Self::name_arguments`]).
+    pub fn finish_named(self, results: &[(&str, ValueId)]) -> Result<(), HloError> {
+        let names: Vec<&str> = results.iter().map(|(name, _)| *name).collect();
+        let attribute = self.name_list(&names)?;
+        let function = self.function;
+        let values: Vec<ValueId> = results.iter().map(|(_, value)| *value).collect();
+        self.finish(&values)?;
+        // SAFETY: the function op is owned by the module, which outlives
+        // this call; `finish` only appended the terminator.
+        let mut function = unsafe { OperationRefMut::from_raw(function) };
+        function.set_attribute("res_attrs", attribute);
+        Ok(())
     }
 
     /// Ends the function with `func.return` of `results` and fixes its type.

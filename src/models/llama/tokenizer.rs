@@ -8,17 +8,14 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::formats::gguf::{Gguf, MetadataValue};
-use crate::models::bert::ModelError;
+use crate::models::ModelError;
 
 /// ggml's token types that are special tokens (control and user-defined).
 const CONTROL: u64 = 3;
 const USER_DEFINED: u64 = 4;
 
 fn tokenizer_error(path: &Path, message: impl Into<String>) -> ModelError {
-    ModelError::Config {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
+    ModelError::config(path, message)
 }
 
 fn strings<'g>(gguf: &'g Gguf, key: &str, path: &Path) -> Result<Vec<&'g str>, ModelError> {

@@ -1,0 +1,187 @@
+//! The one export pipeline every model goes through: check the options
+//! against what the model takes → read its tokenizer (so metadata errors
+//! come before any file) → build the graph → verify → write the artifacts →
+//! write the manifest, read from the verified module.
+
+use std::path::Path;
+
+use melior::Context;
+
+use super::artifacts::{ArtifactSelection, Artifacts, write_artifacts};
+use super::progress::{Progress, Step};
+use crate::formats::manifest::Manifest;
+use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
+use crate::iree::{CompileOptions, revision};
+use crate::models::weights::QuantMode;
+use crate::models::{GraphOption, GraphOptions, Model, ModelError};
+
+/// The parameter scope external weights go in unless an export says.
+pub const DEFAULT_SCOPE: &str = "model";
+
+/// The name of the tokenizer file in an export folder.
+pub const TOKENIZER_FILE_NAME: &str = "tokenizer.json";
+
+/// How to export a model. Unset graph options take the model's defaults;
+/// set ones the model does not take are refused.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// Where weights go (default: the model's, external for real models).
+    pub policy: Option<ConstantMaterializationPolicy>,
+    /// The parameter scope of external weights.
+    pub scope: String,
+    /// Batch size of the functions.
+    pub batch: Option<u64>,
+    /// Fixed sequence length of the functions.
+    pub sequence_length: Option<u64>,
+    /// How block-quantized weights reach the module.
+    pub quant: Option<QuantMode>,
+    /// Target and compiler flags.
+    pub compile: CompileOptions,
+    /// Which files to write.
+    pub selection: ArtifactSelection,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            policy: None,
+            scope: DEFAULT_SCOPE.into(),
+            batch: None,
+            sequence_length: None,
+            quant: None,
+            compile: CompileOptions::default(),
+            selection: ArtifactSelection::default(),
+        }
+    }
+}
+
+impl ExportOptions {
+    /// The graph options for `model`: the ones set here, the model's
+    /// defaults for the rest; refuses one the model does not take.
+    pub fn graph_options(&self, model: &dyn Model) -> Result<GraphOptions, ModelError> {
+        let defaults = model.defaults();
+        let take = |option: GraphOption, set: bool| {
+            if set && !model.takes(option) {
+                return Err(ModelError::OptionNotTaken {
+                    option,
+                    model: model.source_description(),
+                });
+            }
+            Ok(())
+        };
+        take(GraphOption::Batch, self.batch.is_some())?;
+        take(GraphOption::SequenceLength, self.sequence_length.is_some())?;
+        take(GraphOption::Quant, self.quant.is_some())?;
+        Ok(GraphOptions {
+            batch: self.batch.unwrap_or(defaults.batch),
+            sequence_length: self.sequence_length.unwrap_or(defaults.sequence_length),
+            quant: self.quant.unwrap_or(defaults.quant),
+        })
+    }
+}
+
+/// Builds and verifies `model`'s module in `context`.
+pub fn build_module<'c>(
+    model: &dyn Model,
+    context: &'c Context,
+    options: &ExportOptions,
+    progress: &mut dyn Progress,
+) -> crate::Result<ConvertedModule<'c>> {
+    let graph = options.graph_options(model)?;
+    let policy = options.policy.unwrap_or_else(|| model.default_policy());
+    let mut module = ModuleBuilder::new(context, model.module_name(), policy, &options.scope);
+    progress.begin(Step::Building);
+    model.build(&mut module, &graph)?;
+    progress.end(Step::Building);
+    progress.begin(Step::Verifying);
+    let converted = module.finish()?;
+    progress.end(Step::Verifying);
+    Ok(converted)
+}
+
+/// Exports `model` into the folder `out`: MLIR, `.irpa`, `.vmfb` (as
+/// `options.selection` says), `tokenizer.json` and `irex.json`; returns the
+/// manifest.
+pub fn export_folder(
+    model: &dyn Model,
+    out: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn Progress,
+) -> crate::Result<Manifest> {
+    let graph = options.graph_options(model)?;
+    let tokenizer = model.tokenizer_json()?;
+    let session = options.compile.session()?;
+    let converted = build_module(model, session.context()?, options, progress)?;
+    // Read before compiling: the compiler rewrites the module in place.
+    let functions = hlo::function_signatures(&converted.module)?;
+    let artifacts = write_artifacts(
+        &session,
+        &converted,
+        out,
+        "model",
+        options.selection,
+        progress,
+    )?;
+    if let Some(bytes) = &tokenizer {
+        let path = out.join(TOKENIZER_FILE_NAME);
+        crate::output::write_atomically(&path, bytes).map_err(|source| crate::Error::Io {
+            what: "writing",
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    let manifest = Manifest {
+        irex_version: env!("CARGO_PKG_VERSION").into(),
+        model_kind: model.kind().name().into(),
+        source: model.source(),
+        functions,
+        parameter_scope: converted.scope.clone(),
+        target: options.compile.target.clone(),
+        target_cpu: options.compile.target_cpu.clone(),
+        compile_flags: recorded_flags(&options.compile),
+        iree_version: revision(),
+        device: options.compile.runtime_device().into(),
+        batch: graph.batch,
+        sequence_length: graph.sequence_length,
+        tokenizer: tokenizer.map(|_| TOKENIZER_FILE_NAME.into()),
+        end_token: model.end_token(),
+        ..files_of(&artifacts)
+    };
+    manifest.write(out)?;
+    Ok(manifest)
+}
+
+/// The compile flags to record: the session's, without paths of this
+/// machine (the embedded linker's), which would not hold elsewhere.
+fn recorded_flags(compile: &CompileOptions) -> Vec<String> {
+    compile
+        .session_flags()
+        .into_iter()
+        .filter(|flag| !flag.starts_with("--iree-llvmcpu-embedded-linker-path="))
+        .collect()
+}
+
+/// A manifest naming `artifacts`' files, every other field empty.
+fn files_of(artifacts: &Artifacts) -> Manifest {
+    let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
+    Manifest {
+        irex_version: String::new(),
+        model_kind: String::new(),
+        source: String::new(),
+        functions: Vec::new(),
+        parameter_scope: String::new(),
+        parameters,
+        module,
+        mlir_text,
+        mlir_bytecode,
+        target: String::new(),
+        target_cpu: None,
+        compile_flags: Vec::new(),
+        iree_version: String::new(),
+        device: String::new(),
+        batch: 0,
+        sequence_length: 0,
+        tokenizer: None,
+        end_token: None,
+    }
+}

@@ -1,0 +1,232 @@
+//! How a graph asks for a weight: by name and expected shape, as an f32
+//! value of the function being built. Where the weight comes from, and in
+//! which form it reaches the module, is the [`Weights`] implementation's
+//! business:
+//!
+//! - plain float tensors load as they are stored and convert to f32 in the
+//!   module when stored narrower (f16, bf16) or wider (f64);
+//! - ggml blocks stay packed (their bytes verbatim in the `.irpa`, unpacked
+//!   by StableHLO in the module) or are dequantized at export, as the
+//!   [`QuantMode`] says;
+//! - int8 tensors with affine scales (compressed-tensors naming) become
+//!   `!quant.uniform` weights.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::ModelError;
+use crate::formats::gguf::{Gguf, GgufTensor};
+use crate::formats::safetensors::Safetensors;
+use crate::formats::safetensors::compressed_tensors::affine_quantization;
+use crate::hlo::{FunctionBuilder, HloError, PACKED_FORMATS, ValueId};
+use crate::tensor::{BufferHandle, ElementType, GgmlType, TensorEncoding, TensorSpec};
+
+/// Where a graph's weights come from.
+pub trait Weights {
+    /// Returns weight `name`, which must have `shape`, as an f32 value of `f`.
+    fn weight(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        shape: &[u64],
+    ) -> crate::Result<ValueId>;
+}
+
+/// Refuses a tensor whose shape is not the one the architecture needs.
+pub fn check_shape(name: &str, found: &[u64], expected: &[u64]) -> Result<(), ModelError> {
+    if found == expected {
+        return Ok(());
+    }
+    Err(ModelError::weight(
+        name,
+        format!("shape {found:?}, expected {expected:?}"),
+    ))
+}
+
+/// Loads a dense tensor and converts it to f32 in the module unless it is
+/// stored as f32.
+fn dense_as_f32(
+    f: &mut FunctionBuilder<'_, '_>,
+    spec: &TensorSpec,
+    buffer: &BufferHandle,
+) -> Result<ValueId, HloError> {
+    let value = f.weight(spec, buffer)?;
+    if spec.element == ElementType::F32 {
+        return Ok(value);
+    }
+    f.convert(&spec.name, value, ElementType::F32)
+}
+
+/// The weights of a safetensors checkpoint: floats, or int8 with scales.
+pub struct SafetensorsWeights<'a>(pub &'a Safetensors);
+
+impl Weights for SafetensorsWeights<'_> {
+    fn weight(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        shape: &[u64],
+    ) -> crate::Result<ValueId> {
+        let tensor = self
+            .0
+            .get(name)
+            .ok_or_else(|| ModelError::weight(name, "missing from the checkpoint"))?;
+        check_shape(name, &tensor.spec.shape, shape)?;
+        match tensor.spec.element {
+            ElementType::F32 | ElementType::F16 | ElementType::BF16 | ElementType::F64 => {
+                Ok(dense_as_f32(f, &tensor.spec, &tensor.buffer)?)
+            }
+            storage @ (ElementType::I8 | ElementType::U8) => {
+                let quantization = affine_quantization(self.0, name, storage, shape)
+                    .map_err(|error| ModelError::weight(&error.tensor, error.message))?;
+                Ok(f.quantized_weight(&tensor.spec, &tensor.buffer, &quantization)?)
+            }
+            other => Err(ModelError::weight(
+                name,
+                format!("element type {other}, expected a float or int8 with scales"),
+            )
+            .into()),
+        }
+    }
+}
+
+/// How block-quantized GGUF weights reach the module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QuantMode {
+    /// The GGUF blocks byte for byte, unpacked by StableHLO in the module.
+    #[default]
+    Packed,
+    /// Dequantized at export to f32.
+    Dequant,
+    /// Dequantized at export to f16 (half the size, one rounding).
+    DequantF16,
+}
+
+impl std::str::FromStr for QuantMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "packed" => Ok(Self::Packed),
+            "dequant" => Ok(Self::Dequant),
+            "dequant-f16" => Ok(Self::DequantF16),
+            other => Err(format!(
+                "unknown quant mode `{other}`: use packed, dequant or dequant-f16"
+            )),
+        }
+    }
+}
+
+/// Returns GGUF tensor `name`, checking that it has `shape`.
+pub fn gguf_tensor<'g>(
+    gguf: &'g Gguf,
+    name: &str,
+    shape: &[u64],
+) -> Result<&'g GgufTensor, ModelError> {
+    let tensor = gguf
+        .tensor(name)
+        .ok_or_else(|| ModelError::weight(name, "missing from the file"))?;
+    check_shape(name, &tensor.spec.shape, shape)?;
+    Ok(tensor)
+}
+
+/// The weights of a GGUF file, in the form a [`QuantMode`] asks for.
+/// Weights dequantized at export are computed once and shared by every
+/// function that reads them.
+pub struct GgufWeights<'a> {
+    gguf: &'a Gguf,
+    mode: QuantMode,
+    dequantized: RefCell<HashMap<String, BufferHandle>>,
+}
+
+impl<'a> GgufWeights<'a> {
+    /// The weights of `gguf`, in `mode`.
+    pub fn new(gguf: &'a Gguf, mode: QuantMode) -> Self {
+        Self {
+            gguf,
+            mode,
+            dequantized: RefCell::default(),
+        }
+    }
+
+    /// The element type weights dequantized at export are stored in.
+    fn dequantized_element(&self) -> ElementType {
+        match self.mode {
+            QuantMode::DequantF16 => ElementType::F16,
+            _ => ElementType::F32,
+        }
+    }
+
+    /// Returns `tensor`'s values dequantized at export, computing them on
+    /// first use only.
+    fn dequantized(&self, name: &str, tensor: &GgufTensor) -> Result<BufferHandle, ModelError> {
+        if let Some(buffer) = self.dequantized.borrow().get(name) {
+            return Ok(buffer.clone());
+        }
+        let mut values = Vec::new();
+        crate::quant::dequantize(tensor.kind, tensor.buffer.bytes(), &mut values)
+            .map_err(|error| ModelError::weight(name, error.to_string()))?;
+        let buffer = match self.dequantized_element() {
+            ElementType::F16 => BufferHandle::owned(
+                values
+                    .iter()
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            ),
+            _ => BufferHandle::from_f32(&values),
+        };
+        self.dequantized
+            .borrow_mut()
+            .insert(name.to_string(), buffer.clone());
+        Ok(buffer)
+    }
+
+    fn dequantized_weight(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        tensor: &GgufTensor,
+    ) -> crate::Result<ValueId> {
+        let buffer = self.dequantized(name, tensor)?;
+        let spec = TensorSpec::dense(name, &tensor.spec.shape, self.dequantized_element());
+        Ok(dense_as_f32(f, &spec, &buffer)?)
+    }
+}
+
+/// The blocks of a `[.., columns]` ggml tensor as `[rows, blocks per row,
+/// block bytes]` i8, unpacked in the module and reshaped back.
+fn packed_weight(
+    f: &mut FunctionBuilder<'_, '_>,
+    name: &str,
+    tensor: &GgufTensor,
+    kind: GgmlType,
+) -> Result<ValueId, HloError> {
+    let shape = &tensor.spec.shape;
+    let columns = *shape.last().unwrap_or(&1);
+    let rows = shape.iter().product::<u64>() / columns.max(1);
+    let per_row = columns / kind.block_elements();
+    let bytes = TensorSpec::dense(name, &[rows, per_row, kind.block_bytes()], ElementType::I8);
+    let blocks = f.weight(&bytes, &tensor.buffer)?;
+    let values = f.dequantize_blocks(name, blocks, kind)?;
+    f.reshape(&format!("{name}.shape"), values, shape)
+}
+
+impl Weights for GgufWeights<'_> {
+    fn weight(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        shape: &[u64],
+    ) -> crate::Result<ValueId> {
+        let tensor = gguf_tensor(self.gguf, name, shape)?;
+        match tensor.spec.encoding {
+            TensorEncoding::Dense(_) => Ok(dense_as_f32(f, &tensor.spec, &tensor.buffer)?),
+            TensorEncoding::Ggml(kind)
+                if self.mode == QuantMode::Packed && PACKED_FORMATS.contains(&kind) =>
+            {
+                Ok(packed_weight(f, name, tensor, kind)?)
+            }
+            TensorEncoding::Ggml(_) => self.dequantized_weight(f, name, tensor),
+        }
+    }
+}

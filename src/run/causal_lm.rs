@@ -1,0 +1,221 @@
+//! Running an exported causal language model: logits at every position of
+//! a token sequence (`prefill`), and greedy generation (one `prefill` over
+//! the prompt, then one `decode` per token over the key and value caches,
+//! which stay with the runner between calls: the prefix is never
+//! recomputed).
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::embed::f32_values;
+use super::folder::ExportFolder;
+use super::runner::{Arg, Runner};
+use crate::formats::npy::NpyArray;
+use crate::models::ModelKind;
+use crate::models::llama::{DECODE_FUNCTION, PREFILL_FUNCTION};
+
+/// What greedy generation produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generation {
+    /// The new tokens, in order (ending with the end token if one came).
+    pub tokens: Vec<u32>,
+    /// Seconds the prefill call took (with the runner's start-up: for
+    /// `iree-run-module`, process start and module and parameter loading).
+    pub prefill_seconds: f64,
+    /// Seconds all decode calls took together.
+    pub decode_seconds: f64,
+}
+
+/// An exported causal LM, opened: the folder and its checked lengths.
+pub struct CausalLm {
+    folder: ExportFolder,
+    length: usize,
+}
+
+impl CausalLm {
+    /// Opens the causal LM exported to `folder`.
+    pub fn open(folder: &Path) -> crate::Result<Self> {
+        let folder = ExportFolder::open_as(folder, ModelKind::CausalLm)?;
+        let length = usize::try_from(folder.manifest.sequence_length).unwrap_or(usize::MAX);
+        Ok(Self { folder, length })
+    }
+
+    /// The folder.
+    pub fn folder(&self) -> &ExportFolder {
+        &self.folder
+    }
+
+    /// The end token the export recorded from the model's metadata.
+    pub fn end_token(&self) -> Option<u32> {
+        self.folder.manifest.end_token
+    }
+
+    /// Tokenizes `text` with the export's tokenizer.
+    pub fn tokenize(&self, text: &str) -> crate::Result<Vec<u32>> {
+        Ok(self.folder.tokenizer()?.encode(text)?)
+    }
+
+    /// The text of `tokens`.
+    pub fn detokenize(&self, tokens: &[u32]) -> crate::Result<String> {
+        Ok(self.folder.tokenizer()?.decode(tokens)?)
+    }
+
+    /// Refuses `count` tokens (plus `extra` to come) past the export's
+    /// fixed length, and token ids outside the vocabulary.
+    fn check_tokens(&self, tokens: &[u32], extra: usize) -> crate::Result<()> {
+        let total = tokens.len().checked_add(extra);
+        if tokens.is_empty() || total.is_none_or(|total| total > self.length) {
+            let message = match extra {
+                0 => format!(
+                    "{} tokens; the export takes 1 to {}",
+                    tokens.len(),
+                    self.length
+                ),
+                _ => format!(
+                    "{} prompt tokens + {extra} new ones exceed the export's {}",
+                    tokens.len(),
+                    self.length
+                ),
+            };
+            return Err(self.folder.bad_tokens(message).into());
+        }
+        let vocabulary = self.vocabulary();
+        if let Some(bad) = tokens.iter().find(|&&token| u64::from(token) >= vocabulary) {
+            let message = format!("token {bad} is outside the vocabulary of {vocabulary}");
+            return Err(self.folder.bad_tokens(message).into());
+        }
+        Ok(())
+    }
+
+    /// The vocabulary size, from `prefill`'s logits type in the manifest.
+    fn vocabulary(&self) -> u64 {
+        self.folder
+            .manifest
+            .function(PREFILL_FUNCTION)
+            .and_then(|function| function.outputs.first())
+            .and_then(|logits| vocabulary_of(&logits.r#type))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// `tokens` padded with 0 to the fixed length, as `prefill` takes them
+    /// (the causal mask keeps padding from changing earlier positions).
+    fn padded(&self, tokens: &[u32]) -> NpyArray {
+        let mut padded: Vec<i32> = tokens.iter().map(|&token| token as i32).collect();
+        padded.resize(self.length, 0);
+        NpyArray::from_i32(&[1, self.length as u64], &padded)
+    }
+
+    /// The logits at each of `tokens`' positions.
+    pub fn logits(&self, tokens: &[u32]) -> crate::Result<Vec<Vec<f32>>> {
+        self.check_tokens(tokens, 0)?;
+        let mut runner = self.folder.runner()?;
+        let outputs = runner.call(PREFILL_FUNCTION, &[Arg::Host(self.padded(tokens))], 3)?;
+        let values = f32_values(&mut runner, &outputs[0], PREFILL_FUNCTION)?;
+        let vocabulary = values.len() / self.length;
+        Ok(values
+            .chunks(vocabulary)
+            .take(tokens.len())
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+
+    /// Greedily continues `prompt` by up to `max_tokens` tokens; stops early
+    /// at `end_token`.
+    pub fn generate(
+        &self,
+        prompt: &[u32],
+        max_tokens: usize,
+        end_token: Option<u32>,
+    ) -> crate::Result<Generation> {
+        self.check_tokens(prompt, max_tokens)?;
+        if max_tokens == 0 {
+            return Ok(Generation {
+                tokens: Vec::new(),
+                prefill_seconds: 0.0,
+                decode_seconds: 0.0,
+            });
+        }
+        let mut runner = self.folder.runner()?;
+        let started = Instant::now();
+        let outputs = runner.call(PREFILL_FUNCTION, &[Arg::Host(self.padded(prompt))], 3)?;
+        let [logits, mut keys, mut values] = three(outputs);
+        let all = f32_values(&mut runner, &logits, PREFILL_FUNCTION)?;
+        let vocabulary = all.len() / self.length;
+        let last = &all[(prompt.len() - 1) * vocabulary..prompt.len() * vocabulary];
+        let prefill_seconds = started.elapsed().as_secs_f64();
+        let mut token = argmax(last);
+        let mut tokens = vec![token];
+        let started = Instant::now();
+        for position in prompt.len()..prompt.len() + max_tokens - 1 {
+            if Some(token) == end_token {
+                break;
+            }
+            let args = [
+                Arg::Host(NpyArray::from_i32(&[1, 1], &[token as i32])),
+                Arg::Host(NpyArray::from_i32(&[1], &[position as i32])),
+                Arg::Value(&keys),
+                Arg::Value(&values),
+            ];
+            let [logits, next_keys, next_values] = three(runner.call(DECODE_FUNCTION, &args, 3)?);
+            token = argmax(&f32_values(&mut runner, &logits, DECODE_FUNCTION)?);
+            tokens.push(token);
+            (keys, values) = (next_keys, next_values);
+        }
+        Ok(Generation {
+            tokens,
+            prefill_seconds,
+            decode_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The three results `prefill` and `decode` return.
+fn three<V>(outputs: Vec<V>) -> [V; 3] {
+    outputs
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("the runner returns the results asked for"))
+}
+
+/// The last dimension of `tensor<...xVOCABxf32>`.
+fn vocabulary_of(tensor_type: &str) -> Option<u64> {
+    let dims = tensor_type.strip_prefix("tensor<")?.strip_suffix('>')?;
+    dims.split('x').rev().nth(1)?.parse().ok()
+}
+
+fn argmax(row: &[f32]) -> u32 {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(index, _)| index as u32)
+}
+
+/// The logits at each of `tokens`' positions, from the model exported to `folder`.
+pub fn logits(folder: &Path, tokens: &[u32]) -> crate::Result<Vec<Vec<f32>>> {
+    CausalLm::open(folder)?.logits(tokens)
+}
+
+/// Greedily continues `prompt` with the model exported to `folder`.
+pub fn generate(
+    folder: &Path,
+    prompt: &[u32],
+    max_tokens: usize,
+    end_token: Option<u32>,
+) -> crate::Result<Generation> {
+    CausalLm::open(folder)?.generate(prompt, max_tokens, end_token)
+}
+
+/// Tokenizes `text` with the tokenizer exported to `folder`.
+pub fn tokenize(folder: &Path, text: &str) -> crate::Result<Vec<u32>> {
+    CausalLm::open(folder)?.tokenize(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vocabulary_is_the_last_dimension_of_the_logits() {
+        assert_eq!(vocabulary_of("tensor<1x64x49152xf32>"), Some(49152));
+        assert_eq!(vocabulary_of("tensor<f32>"), None);
+    }
+}

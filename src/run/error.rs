@@ -1,0 +1,61 @@
+//! What can go wrong running an export folder.
+
+use std::path::PathBuf;
+
+use crate::iree::IreeError;
+
+/// An error running an exported model.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The tokenizer could not be read, or could not encode or decode.
+    #[error("tokenizer `{path}`: {message}")]
+    Tokenizer {
+        /// The `tokenizer.json`.
+        path: PathBuf,
+        /// What the `tokenizers` library said.
+        message: String,
+    },
+    /// The folder holds another kind of model than the command runs.
+    #[error("`{folder}` holds {holds}; use {command}")]
+    WrongModel {
+        /// The export folder.
+        folder: PathBuf,
+        /// What it holds ("a sentence encoder").
+        holds: String,
+        /// The command that runs it.
+        command: &'static str,
+    },
+    /// The manifest lacks a file the command needs.
+    #[error("`{folder}`: its irex.json names no {what}")]
+    Incomplete {
+        /// The export folder.
+        folder: PathBuf,
+        /// What is missing ("compiled module").
+        what: &'static str,
+    },
+    /// Token input the exported functions cannot take.
+    #[error("`{folder}`: {message}")]
+    BadTokens {
+        /// The export folder.
+        folder: PathBuf,
+        /// What is wrong with the tokens.
+        message: String,
+    },
+    /// IREE's runtime failed to run a function, or returned what the
+    /// manifest does not describe.
+    #[error("running `{function}`: {source}")]
+    Runtime {
+        /// The function called.
+        function: String,
+        /// What the runtime reported.
+        source: IreeError,
+    },
+    /// A function returned what its manifest signature does not describe.
+    #[error("`{function}` returned {message}")]
+    UnexpectedResult {
+        /// The function called.
+        function: String,
+        /// What is wrong with the result.
+        message: String,
+    },
+}

@@ -1,0 +1,148 @@
+//! The tutorial staircase, run: each stage builds its example graph,
+//! verifies it, writes `DIR/model.{mlir,mlirbc,irpa,vmfb}`, compiles
+//! in-process and runs the module with IREE's runtime (the `stageN`
+//! examples).
+
+use std::path::{Path, PathBuf};
+
+use super::embed::f32_values;
+use super::runner::{Arg, ModuleFiles, Runner, ToolRunner};
+use crate::Result;
+use crate::export::{ArtifactSelection, Artifacts, DEFAULT_SCOPE, Silent, write_artifacts};
+use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
+use crate::iree::CompileOptions;
+use crate::models::tutorial::Example;
+
+/// One rung of the tutorial staircase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// 1, 2 or 3.
+    pub number: u8,
+    /// The graph.
+    pub example: Example,
+    /// Where its weights go.
+    pub policy: ConstantMaterializationPolicy,
+}
+
+impl Stage {
+    /// Returns stage `number` (1, 2 or 3).
+    pub fn new(number: u8) -> Option<Self> {
+        let (example, policy) = match number {
+            1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
+            2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
+            3 => (
+                Example::Linear,
+                ConstantMaterializationPolicy::ExternalAlways,
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            number,
+            example,
+            policy,
+        })
+    }
+}
+
+/// What running a stage produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageReport {
+    /// The files written.
+    pub artifacts: Artifacts,
+    /// The input the module ran on.
+    pub input: Vec<f32>,
+    /// What `iree-run-module` returned.
+    pub output: Vec<f32>,
+}
+
+/// Builds, verifies, writes, compiles and runs a stage into `folder`.
+pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
+    let options = CompileOptions::default();
+    let session = options.session()?;
+    let context = session.context()?;
+    let mut module = ModuleBuilder::new(
+        context,
+        &format!("stage{}", stage.number),
+        stage.policy,
+        DEFAULT_SCOPE,
+    );
+    stage.example.build(&mut module)?;
+    let converted = module.finish()?;
+    let selection = ArtifactSelection::default();
+    let artifacts = write_artifacts(
+        &session,
+        &converted,
+        folder,
+        "model",
+        selection,
+        &mut Silent,
+    )?;
+    let input = stage.example.sample_input();
+    let files = ModuleFiles {
+        module: artifacts
+            .vmfb
+            .clone()
+            .expect("the default selection compiles"),
+        parameters: artifacts
+            .irpa
+            .iter()
+            .map(|path| (DEFAULT_SCOPE.to_string(), path.clone()))
+            .collect(),
+        device: options.runtime_device().into(),
+    };
+    let mut runner = ToolRunner::new(files)?;
+    let outputs = runner.call("main", &[Arg::Host(input.clone())], 1)?;
+    let output = f32_values(&mut runner, &outputs[0], "main")?;
+    Ok(StageReport {
+        artifacts,
+        input: input.to_f32().unwrap_or_default(),
+        output,
+    })
+}
+
+/// The body of the `stageN` examples: `--out DIR` (default `out/stageN`),
+/// run the stage, print what was written and what the module returned.
+pub fn example_main(number: u8) -> std::process::ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let folder = match arguments.as_slice() {
+        [] => PathBuf::from(format!("out/stage{number}")),
+        [flag, folder] if flag == "--out" => PathBuf::from(folder),
+        _ => {
+            eprintln!("usage: stage{number} [--out DIR]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let stage = Stage::new(number).expect("examples exist for stages 1 to 3");
+    match run_stage(stage, &folder) {
+        Ok(report) => {
+            let artifacts = &report.artifacts;
+            for path in [
+                &artifacts.text,
+                &artifacts.bytecode,
+                &artifacts.irpa,
+                &artifacts.vmfb,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                println!("wrote {}", path.display());
+            }
+            println!("input  {}", format_values(&report.input));
+            println!("output {}", format_values(&report.output));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("stage{number}: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Formats values the way people read them: `5.5 10`.
+pub fn format_values(values: &[f32]) -> String {
+    values
+        .iter()
+        .map(f32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
