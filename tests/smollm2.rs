@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use irex::export::{ExportOptions, Silent, export_folder};
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
+use irex::formats::manifest::{FunctionSignature, Manifest, TensorSignature};
 use irex::models::weights::QuantMode;
 use irex::run as llama;
 use serde::Deserialize;
@@ -155,4 +156,67 @@ fn decode_steps_over_the_cache_agree_with_prefill() {
         let best = argmax(row);
         assert_eq!(best, *token, "step {step}");
     }
+}
+
+/// Parses `%name: type, %name: type` (IREE's declaration of one side).
+fn declared_tensors(list: &str) -> Vec<TensorSignature> {
+    let list = list.trim();
+    let list = list
+        .strip_prefix('(')
+        .and_then(|inner| inner.strip_suffix(')'))
+        .unwrap_or(list);
+    list.split(", %")
+        .map(|item| {
+            let (name, r#type) = item.trim_start_matches('%').split_once(": ").unwrap();
+            TensorSignature {
+                name: name.into(),
+                r#type: r#type.into(),
+            }
+        })
+        .collect()
+}
+
+/// The exported functions of a `.vmfb` as `iree-dump-module` prints their
+/// `iree.abi.declaration`s: `sync func @NAME(ARGS) -> RESULTS`.
+fn dumped_functions(vmfb: &Path) -> Vec<FunctionSignature> {
+    let dump = irex::iree::tools::run("iree-dump-module", &[vmfb.into()]).unwrap();
+    dump.lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("iree.abi.declaration: sync func @")
+        })
+        .map(|declaration| {
+            let (name, rest) = declaration.split_once('(').unwrap();
+            let (inputs, outputs) = rest.split_once(") -> ").unwrap();
+            FunctionSignature {
+                name: name.into(),
+                inputs: declared_tensors(inputs),
+                outputs: declared_tensors(outputs),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_manifest_lists_the_functions_the_module_declares() {
+    let manifest = Manifest::read(exported()).unwrap();
+    let mut declared = dumped_functions(&exported().join("model.vmfb"));
+    declared.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut listed = manifest.functions.clone();
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(listed, declared);
+    let names: Vec<&str> = listed.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["decode", "prefill"]);
+    let decode = manifest.function("decode").unwrap();
+    let inputs: Vec<&str> = decode.inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(inputs, ["token", "position", "keys", "values"]);
+    assert_eq!(decode.outputs[1].r#type, "tensor<30x3x32x64xf32>");
+    assert_eq!(manifest.end_token, Some(2), "SmolLM2's eos_token_id");
+    assert!(!manifest.iree_version.is_empty());
+    assert!(
+        manifest
+            .compile_flags
+            .iter()
+            .any(|f| f == "--iree-global-opt-data-tiling")
+    );
 }

@@ -21,6 +21,12 @@ pub enum HloError {
         /// What does not fit.
         message: String,
     },
+    /// A function or global symbol is defined twice.
+    #[error("symbol `{symbol}` is already defined in the module")]
+    DuplicateSymbol {
+        /// The symbol.
+        symbol: String,
+    },
     /// MLIR refused to create an op or attribute.
     #[error("cannot build {what} at loc(\"{location}\"){}", list(.diagnostics))]
     Build {

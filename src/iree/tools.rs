@@ -48,10 +48,12 @@ pub fn run(name: &str, arguments: &[OsString]) -> Result<String, IreeError> {
             path: tool.display().to_string(),
             source,
         })?;
-    let command = std::iter::once(tool.display().to_string())
+    let words: Vec<String> = std::iter::once(tool.display().to_string())
         .chain(arguments.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ");
+        .collect();
+    // Quoted so that the printed line can be pasted back into a shell.
+    let command =
+        shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "));
     if !output.status.success() {
         return Err(IreeError::ToolFailed {
             command,
@@ -86,26 +88,23 @@ pub fn run_module(request: &RunRequest<'_>) -> Result<Vec<NpyArray>, IreeError> 
         path: std::env::temp_dir().display().to_string(),
         source,
     })?;
-    let mut arguments: Vec<OsString> = vec![
-        format!("--device={}", request.device).into(),
-        flag("--module=", request.module),
-        format!("--function={}", request.function).into(),
-    ];
-    for (scope, path) in request.parameters {
-        arguments.push(flag(&format!("--parameters={scope}="), path));
-    }
+    let mut inputs = Vec::with_capacity(request.inputs.len());
     for (index, input) in request.inputs.iter().enumerate() {
         let path = scratch.path().join(format!("input{index}.npy"));
         input.write(&path)?;
-        arguments.push(flag("--input=@", &path));
+        inputs.push(flag("@", &path));
     }
     let outputs: Vec<PathBuf> = (0..request.result_count)
         .map(|index| scratch.path().join(format!("output{index}.npy")))
         .collect();
-    for path in &outputs {
-        arguments.push(flag("--output=@", path));
-    }
-    run("iree-run-module", &arguments)?;
+    run_module_with_files(
+        request.module,
+        request.function,
+        &inputs,
+        &outputs,
+        request.parameters,
+        request.device,
+    )?;
     outputs
         .iter()
         .map(|path| NpyArray::read(path).map_err(IreeError::from))

@@ -221,7 +221,7 @@ impl Model for LlamaModel {
     fn defaults(&self) -> GraphOptions {
         GraphOptions {
             batch: 1,
-            sequence_length: 64,
+            sequence_length: 64.min(self.config.context),
             quant: Default::default(),
         }
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod tiny_llama;
+
 use std::path::{Path, PathBuf};
 
 /// Returns `relative` inside the venv's site-packages (`.venv/lib/python3.X/site-packages/…`).

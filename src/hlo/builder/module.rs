@@ -90,10 +90,8 @@ impl<'c> ModuleBuilder<'c> {
         if self.symbols.insert(name.to_string()) {
             Ok(())
         } else {
-            Err(HloError::Shape {
-                op: "func.func",
-                location: name.to_string(),
-                message: format!("symbol `{name}` is already defined"),
+            Err(HloError::DuplicateSymbol {
+                symbol: name.to_string(),
             })
         }
     }

@@ -1,0 +1,313 @@
+//! The `irex` command as a user meets it: export flags that do not apply to
+//! the source are refused with one typed line naming the flag and the kind
+//! of source; the ones that apply are honoured (`--scope`, `--policy` on a
+//! GGUF, `--max-seq-len` as `--seq-len`, `-o -` for models); run commands
+//! check what the folder holds; a closed stdout ends `irex print` quietly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use common::tiny_llama::TinyLlama;
+use irex::formats::manifest::Manifest;
+
+const IREX: &str = env!("CARGO_BIN_EXE_irex");
+
+/// A scratch folder holding the tiny llama GGUF, shared by the tests.
+fn scratch() -> &'static Path {
+    static FOLDER: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FOLDER
+        .get_or_init(|| {
+            let folder = tempfile::tempdir().unwrap();
+            std::fs::write(folder.path().join("tiny.gguf"), TinyLlama::new().bytes()).unwrap();
+            folder
+        })
+        .path()
+}
+
+fn tiny_gguf() -> PathBuf {
+    scratch().join("tiny.gguf")
+}
+
+/// Runs irex with `args` in `folder`.
+fn irex_in(folder: &Path, args: &[&str]) -> Output {
+    Command::new(IREX)
+        .args(args)
+        .current_dir(folder)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs irex, expects failure, and returns its error line, checking that
+/// the error is one line (`irex: ...`, the last on stderr) said once.
+fn refused(args: &[&str], expected: &str) -> String {
+    let run = irex_in(scratch(), args);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert_eq!(run.status.code(), Some(1), "{args:?} must fail: {stderr}");
+    let last = stderr.lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("irex: "), "one `irex:` line: {stderr}");
+    assert!(last.contains(expected), "`{expected}` in: {stderr}");
+    assert_eq!(stderr.matches(expected).count(), 1, "said once: {stderr}");
+    last
+}
+
+/// Runs irex, expects success, returns stdout.
+fn succeeds(args: &[&str]) -> Vec<u8> {
+    let run = irex_in(scratch(), args);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{args:?} failed: {stderr}");
+    run.stdout
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The tiny llama exported with `--max-seq-len 8 --scope weights
+/// --no-compile` (no compile: these tests need the manifest and MLIR).
+fn tiny_export() -> &'static Path {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = scratch().join("tiny-out");
+        let gguf = tiny_gguf();
+        let args = [
+            "export",
+            path(&gguf),
+            "--max-seq-len",
+            "8",
+            "--scope",
+            "weights",
+        ];
+        succeeds(&[&args[..], &["--no-compile", "-o", path(&out)]].concat());
+        out
+    })
+}
+
+#[test]
+fn model_flags_that_do_not_apply_are_refused_by_name() {
+    let minilm = common::minilm_folder();
+    let minilm = path(&minilm);
+    let gguf = tiny_gguf();
+    let gguf = path(&gguf);
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["export", minilm, "--quant", "packed", "-o", "bert-out"],
+            "--quant does not apply to a sentence-transformers BERT folder",
+        ),
+        (
+            &["export", gguf, "--batch", "4", "-o", "llama-out"],
+            "--batch does not apply to a llama GGUF file",
+        ),
+        (
+            &[
+                "export",
+                "--example",
+                "linear",
+                "--seq-len",
+                "8",
+                "-o",
+                "x.mlir",
+            ],
+            "--seq-len does not apply to a built-in example",
+        ),
+        (
+            &[
+                "export",
+                "--example",
+                "linear",
+                "--quant",
+                "dequant",
+                "-o",
+                "x.mlir",
+            ],
+            "--quant does not apply to a built-in example",
+        ),
+        (
+            &[
+                "export",
+                "--example",
+                "linear",
+                "--no-compile",
+                "-o",
+                "x.mlir",
+            ],
+            "--no-compile does not apply to a one-file export of a built-in example",
+        ),
+        (
+            &["export", gguf, "--irpa", "w.irpa", "-o", "llama-out"],
+            "--irpa does not apply to a folder export of a llama GGUF file",
+        ),
+        (
+            &["export", gguf, "--emit", "both", "-o", "-"],
+            "--emit both needs a folder export",
+        ),
+    ];
+    for (args, expected) in cases {
+        refused(args, expected);
+    }
+    for folder in ["bert-out", "llama-out", "x.mlir"] {
+        assert!(
+            !scratch().join(folder).exists(),
+            "{folder} must not be written"
+        );
+    }
+}
+
+#[test]
+fn a_model_streams_to_stdout_with_its_weights_named() {
+    let gguf = tiny_gguf();
+    refused(
+        &["export", path(&gguf), "-o", "-"],
+        "a llama GGUF file puts 11 weights in an .irpa: name it with --irpa PATH",
+    );
+    let irpa = scratch().join("streamed.irpa");
+    let args = [
+        "export",
+        path(&gguf),
+        "--scope",
+        "weights",
+        "--irpa",
+        path(&irpa),
+    ];
+    let text = String::from_utf8(succeeds(&[&args[..], &["-o", "-"]].concat())).unwrap();
+    assert!(text.starts_with("module @llama"), "{}", &text[..80]);
+    assert!(text.contains("#flow.parameter.named<\"weights\"::\"blk.0.attn_q.weight\">"));
+    assert_eq!(&std::fs::read(&irpa).unwrap()[..4], b"IRPA");
+    assert!(!scratch().join("-").exists(), "no folder named -");
+}
+
+#[test]
+fn a_gguf_export_honours_the_inline_policy() {
+    let gguf = tiny_gguf();
+    let stdout = succeeds(&["export", path(&gguf), "--policy", "inline", "-o", "-"]);
+    let text = String::from_utf8(stdout).unwrap();
+    assert!(
+        !text.contains("flow.parameter.named"),
+        "every weight inline"
+    );
+    assert!(
+        text.contains("> : tensor<4x8xf32>"),
+        "the embedding is a constant"
+    );
+}
+
+#[test]
+fn the_manifest_records_scope_length_and_end_token() {
+    let manifest = Manifest::read(tiny_export()).unwrap();
+    assert_eq!(manifest.parameter_scope, "weights");
+    assert_eq!(manifest.sequence_length, 8, "--max-seq-len is --seq-len");
+    assert_eq!(manifest.end_token, Some(3), "tokenizer.ggml.eos_token_id");
+    let prefill = manifest.function("prefill").unwrap();
+    assert_eq!(prefill.inputs[0].name, "tokens");
+    assert_eq!(prefill.inputs[0].r#type, "tensor<1x8xi32>");
+    let outputs: Vec<&str> = prefill.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(outputs, ["logits", "keys", "values"]);
+    let bytecode = tiny_export().join("model.mlirbc");
+    let text = String::from_utf8(succeeds(&["print", path(&bytecode)])).unwrap();
+    assert!(
+        text.contains("#flow.parameter.named<\"weights\"::"),
+        "--scope in the module"
+    );
+}
+
+#[test]
+fn run_commands_say_which_command_runs_the_folder() {
+    let bert = scratch().join("bert-no-compile");
+    let minilm = common::minilm_folder();
+    succeeds(&[
+        "export",
+        path(&minilm),
+        "--seq-len",
+        "16",
+        "--no-compile",
+        "-o",
+        path(&bert),
+    ]);
+    refused(
+        &["generate", path(&bert), "--prompt", "a"],
+        "holds a sentence encoder; use irex embed",
+    );
+    refused(
+        &["logits", path(&bert), "--tokens", "1"],
+        "holds a sentence encoder; use irex embed",
+    );
+    refused(
+        &["embed", path(tiny_export()), "a sentence"],
+        "holds a causal language model; use irex generate or irex logits",
+    );
+}
+
+#[test]
+fn a_missing_model_is_named_once() {
+    let line = refused(
+        &["export", "missing.gguf", "-o", "out"],
+        "No such file or directory",
+    );
+    assert!(line.contains("`missing.gguf`"), "{line}");
+}
+
+#[test]
+fn bad_token_input_is_refused_once() {
+    let out = path(tiny_export());
+    refused(
+        &["generate", out, "--prompt", "ab", "--max-tokens", "100"],
+        "1 prompt tokens + 100 new ones exceed the export's 8",
+    );
+    refused(
+        &[
+            "generate",
+            out,
+            "--prompt",
+            "ab",
+            "--max-tokens",
+            "18446744073709551615",
+        ],
+        "exceed the export's 8",
+    );
+    refused(
+        &["logits", out, "--tokens", "1,99"],
+        "token 99 is outside the vocabulary of 4",
+    );
+    refused(
+        &["logits", out, "--tokens", "1,2,3,1,2,3,1,2,3"],
+        "9 tokens; the export takes 1 to 8",
+    );
+}
+
+#[test]
+fn print_into_a_closed_pipe_exits_0() {
+    // Large enough that `head` closes the pipe while irex is still writing.
+    let mut text = String::from("func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n");
+    for index in 0..20_000 {
+        let from = if index == 0 {
+            "%x".to_string()
+        } else {
+            format!("%v{}", index - 1)
+        };
+        text.push_str(&format!(
+            "  %v{index} = stablehlo.add {from}, %x : tensor<4xf32>\n"
+        ));
+    }
+    text.push_str("  return %v19999 : tensor<4xf32>\n}\n");
+    let file = scratch().join("long.mlir");
+    std::fs::write(&file, text).unwrap();
+    let script = format!(
+        "set -o pipefail; '{IREX}' print '{}' | head -1",
+        path(&file)
+    );
+    let run = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 1);
+    assert!(
+        run.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
