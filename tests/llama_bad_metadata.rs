@@ -20,6 +20,7 @@ fn refused(model: &TinyLlama) -> String {
     let out = folder.path().join("out");
     let options = ExportOptions::default();
     let error = irex::models::open(&path)
+        .map_err(irex::Error::from)
         .and_then(|model| export_folder(model.as_ref(), &out, &options, &mut Silent))
         .expect_err("must be refused");
     let written: Vec<_> = std::fs::read_dir(&out)

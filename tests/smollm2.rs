@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use irex::export::{ExportOptions, Silent, export_folder};
 use irex::formats::irpa::{IrpaEntryKind, IrpaIndex};
 use irex::formats::manifest::{FunctionSignature, Manifest, TensorSignature};
-use irex::models::weights::QuantMode;
+use irex::models::QuantMode;
 use irex::run as llama;
 use serde::Deserialize;
 

@@ -16,8 +16,8 @@ use irex::formats::manifest::Manifest;
 use irex::hlo::{ConstantMaterializationPolicy, PrintOptions, archive_entries, print_module};
 use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
+use irex::models::QuantMode;
 use irex::models::tutorial::Example;
-use irex::models::weights::QuantMode;
 use irex::models::{Model, ModelKind};
 
 use super::progress::StderrProgress;

@@ -12,7 +12,7 @@ use super::progress::{Progress, Step};
 use crate::formats::manifest::Manifest;
 use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
 use crate::iree::{CompileOptions, revision};
-use crate::models::weights::QuantMode;
+use crate::models::QuantMode;
 use crate::models::{GraphOption, GraphOptions, Model, ModelError};
 
 /// The parameter scope external weights go in unless an export says.
@@ -63,7 +63,7 @@ impl ExportOptions {
         let take = |option: GraphOption, set: bool| {
             if set && !model.takes(option) {
                 return Err(ModelError::OptionNotTaken {
-                    option,
+                    flag: option.flag(),
                     model: model.source_description(),
                 });
             }

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use cursor::Cursor;
+use cursor::{Cursor, error, invalid};
 pub use metadata::MetadataValue;
 
 use super::{FormatError, FormatErrorKind, FormatName};
@@ -36,22 +36,6 @@ const MAX_ALIGNMENT: u64 = 1 << 20;
 const MAX_DIMS: u32 = 4;
 /// Tensor names longer than this are refused (ggml's `GGML_MAX_NAME`).
 const MAX_NAME_BYTES: usize = 64;
-
-pub(crate) fn error(field: impl Into<String>, kind: FormatErrorKind) -> FormatError {
-    FormatError::new(FormatName::Gguf, field, kind)
-}
-
-pub(crate) fn invalid(
-    field: impl Into<String>,
-    found: impl ToString,
-    expected: &str,
-) -> FormatError {
-    let kind = FormatErrorKind::InvalidValue {
-        found: found.to_string(),
-        expected: expected.to_string(),
-    };
-    error(field, kind)
-}
 
 /// One tensor of a GGUF file.
 #[derive(Clone, Debug)]

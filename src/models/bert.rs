@@ -5,48 +5,14 @@
 
 mod config;
 mod graph;
-
-use std::path::{Path, PathBuf};
+mod model;
 
 pub use config::{BertConfig, Pooling, SentencePipeline};
 pub use graph::{EMBED_FUNCTION, build_embedder};
+pub use model::BertModel;
 
-use super::{GraphOption, GraphOptions, Model, ModelError, ModelKind};
-use crate::formats::safetensors::Safetensors;
 use crate::hlo::ModuleBuilder;
-
-/// A sentence-transformers BERT model: configuration plus mapped weights.
-#[derive(Debug)]
-pub struct BertModel {
-    /// The model folder.
-    pub folder: PathBuf,
-    /// The encoder's hyper-parameters.
-    pub config: BertConfig,
-    /// What follows the encoder.
-    pub pipeline: SentencePipeline,
-    /// The weights, memory-mapped.
-    pub weights: Safetensors,
-}
-
-impl BertModel {
-    /// Reads a model folder.
-    pub fn open(folder: &Path) -> crate::Result<Self> {
-        let config = BertConfig::read(&folder.join("config.json"))?;
-        let pipeline = SentencePipeline::read(folder)?;
-        let weights = Safetensors::open(folder)?;
-        Ok(Self {
-            folder: folder.to_path_buf(),
-            config,
-            pipeline,
-            weights,
-        })
-    }
-
-    /// Returns the tokenizer file of the folder.
-    pub fn tokenizer_path(&self) -> PathBuf {
-        self.folder.join("tokenizer.json")
-    }
-}
+use crate::models::{GraphOption, GraphOptions, Model, ModelError, ModelKind};
 
 impl Model for BertModel {
     fn kind(&self) -> ModelKind {
@@ -77,7 +43,7 @@ impl Model for BertModel {
         matches!(option, GraphOption::Batch | GraphOption::SequenceLength)
     }
 
-    fn tokenizer_json(&self) -> crate::Result<Option<Vec<u8>>> {
+    fn tokenizer_json(&self) -> crate::models::Result<Option<Vec<u8>>> {
         let path = self.tokenizer_path();
         let bytes = std::fs::read(&path).map_err(|error| {
             ModelError::config(&path, format!("cannot read the tokenizer: {error}"))
@@ -85,7 +51,11 @@ impl Model for BertModel {
         Ok(Some(bytes))
     }
 
-    fn build(&self, module: &mut ModuleBuilder<'_>, options: &GraphOptions) -> crate::Result<()> {
+    fn build(
+        &self,
+        module: &mut ModuleBuilder<'_>,
+        options: &GraphOptions,
+    ) -> crate::models::Result<()> {
         build_embedder(module, self, options.batch, options.sequence_length)
     }
 }

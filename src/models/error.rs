@@ -3,8 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::GraphOption;
+use crate::formats::FormatError;
 use crate::formats::detect::SourceKind;
+use crate::hlo::HloError;
+
+/// A result of the model layer.
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 
 /// Errors specific to reading a model and building its graph.
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +32,27 @@ pub enum ModelError {
         message: String,
     },
     /// An export set an option this model does not take.
-    #[error("{} does not apply to {model}", .option.flag())]
+    #[error("{flag} does not apply to {model}")]
     OptionNotTaken {
-        /// The option.
-        option: GraphOption,
+        /// The option, as the `irex export` flag that sets it.
+        flag: &'static str,
         /// What kind of model it was given for.
         model: &'static str,
+    },
+    /// The model's files could not be read or parsed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// Building the graph failed (an op that does not fit, a weight the
+    /// converter refuses).
+    #[error(transparent)]
+    Hlo(#[from] HloError),
+    /// The path could not be read.
+    #[error("reading `{path}`: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
     },
     /// The path is not a model irex exports.
     #[error("`{path}` is {kind}; irex exports llama GGUF files and sentence-transformers folders")]

@@ -44,7 +44,7 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
     }
 
     /// Returns weight `name` of `shape` as f32.
-    pub fn weight(&mut self, name: &str, shape: &[u64]) -> crate::Result<ValueId> {
+    pub fn weight(&mut self, name: &str, shape: &[u64]) -> crate::models::Result<ValueId> {
         self.weights.weight(self.f, name, shape)
     }
 
@@ -74,7 +74,7 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
         outputs: u64,
         inputs: u64,
         bias: Bias,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let weight = self.weight(&format!("{prefix}.weight"), &[outputs, inputs])?;
         let last = self.f.type_of(x).rank() as u64 - 1;
         let product = self
@@ -121,7 +121,12 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
     }
 
     /// Multiplies `x` by `PREFIX.NAME` of the last dimension's width, broadcast.
-    fn scale_by_weight(&mut self, prefix: &str, name: &str, x: ValueId) -> crate::Result<ValueId> {
+    fn scale_by_weight(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        x: ValueId,
+    ) -> crate::models::Result<ValueId> {
         let shape = self.shape(x);
         let last = shape.len() as u64 - 1;
         let weight = self.weight(&format!("{prefix}.{name}"), &[shape[last as usize]])?;
@@ -132,7 +137,12 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
     }
 
     /// LayerNorm over the last dimension with `PREFIX.weight` and `PREFIX.bias`.
-    pub fn layer_norm(&mut self, prefix: &str, x: ValueId, epsilon: f64) -> crate::Result<ValueId> {
+    pub fn layer_norm(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        epsilon: f64,
+    ) -> crate::models::Result<ValueId> {
         let mean = self.mean_last(prefix, "mean", x)?;
         let centered = self.f.subtract(&format!("{prefix}.center"), x, mean)?;
         let squares = self
@@ -151,7 +161,12 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
     }
 
     /// RMSNorm over the last dimension: `x · rsqrt(mean(x²) + ε) · PREFIX.weight`.
-    pub fn rms_norm(&mut self, prefix: &str, x: ValueId, epsilon: f64) -> crate::Result<ValueId> {
+    pub fn rms_norm(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        epsilon: f64,
+    ) -> crate::models::Result<ValueId> {
         let squares = self.f.multiply(&format!("{prefix}.square"), x, x)?;
         let mean = self.mean_last(prefix, "mean", squares)?;
         let normalized = self.normalize_by(prefix, x, mean, epsilon)?;
@@ -355,7 +370,7 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
         [gate, up, down]: [&str; 3],
         x: ValueId,
         hidden: u64,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let width = *self.shape(x).last().unwrap_or(&1);
         let gated = self.linear(gate, x, hidden, width, Bias::No)?;
         let lifted = self.linear(up, x, hidden, width, Bias::No)?;

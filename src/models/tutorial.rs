@@ -174,11 +174,15 @@ impl Model for Example {
         ConstantMaterializationPolicy::InlineAlways
     }
 
-    fn tokenizer_json(&self) -> crate::Result<Option<Vec<u8>>> {
+    fn tokenizer_json(&self) -> crate::models::Result<Option<Vec<u8>>> {
         Ok(None)
     }
 
-    fn build(&self, module: &mut ModuleBuilder<'_>, _options: &GraphOptions) -> crate::Result<()> {
+    fn build(
+        &self,
+        module: &mut ModuleBuilder<'_>,
+        _options: &GraphOptions,
+    ) -> crate::models::Result<()> {
         Ok(Example::build(*self, module)?)
     }
 }

@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::ModelError;
+use super::error::ModelError;
+use super::model::QuantMode;
 use crate::formats::gguf::{Gguf, GgufTensor};
 use crate::formats::safetensors::Safetensors;
 use crate::formats::safetensors::compressed_tensors::affine_quantization;
@@ -29,7 +30,7 @@ pub trait Weights {
         f: &mut FunctionBuilder<'_, '_>,
         name: &str,
         shape: &[u64],
-    ) -> crate::Result<ValueId>;
+    ) -> crate::models::Result<ValueId>;
 }
 
 /// Refuses a tensor whose shape is not the one the architecture needs.
@@ -66,7 +67,7 @@ impl Weights for SafetensorsWeights<'_> {
         f: &mut FunctionBuilder<'_, '_>,
         name: &str,
         shape: &[u64],
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let tensor = self
             .0
             .get(name)
@@ -84,34 +85,6 @@ impl Weights for SafetensorsWeights<'_> {
             other => Err(ModelError::weight(
                 name,
                 format!("element type {other}, expected a float or int8 with scales"),
-            )
-            .into()),
-        }
-    }
-}
-
-/// How block-quantized GGUF weights reach the module.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum QuantMode {
-    /// The GGUF blocks byte for byte, unpacked by StableHLO in the module.
-    #[default]
-    Packed,
-    /// Dequantized at export to f32.
-    Dequant,
-    /// Dequantized at export to f16 (half the size, one rounding).
-    DequantF16,
-}
-
-impl std::str::FromStr for QuantMode {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "packed" => Ok(Self::Packed),
-            "dequant" => Ok(Self::Dequant),
-            "dequant-f16" => Ok(Self::DequantF16),
-            other => Err(format!(
-                "unknown quant mode `{other}`: use packed, dequant or dequant-f16"
             )),
         }
     }
@@ -186,7 +159,7 @@ impl<'a> GgufWeights<'a> {
         f: &mut FunctionBuilder<'_, '_>,
         name: &str,
         tensor: &GgufTensor,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let buffer = self.dequantized(name, tensor)?;
         let spec = TensorSpec::dense(name, &tensor.spec.shape, self.dequantized_element());
         Ok(dense_as_f32(f, &spec, &buffer)?)
@@ -217,7 +190,7 @@ impl Weights for GgufWeights<'_> {
         f: &mut FunctionBuilder<'_, '_>,
         name: &str,
         shape: &[u64],
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let tensor = gguf_tensor(self.gguf, name, shape)?;
         match tensor.spec.encoding {
             TensorEncoding::Dense(_) => Ok(dense_as_f32(f, &tensor.spec, &tensor.buffer)?),

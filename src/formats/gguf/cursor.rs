@@ -1,7 +1,24 @@
 //! A bounds-checked little-endian cursor over the bytes of a GGUF file.
 
-use super::{error, invalid};
-use crate::formats::{FormatError, FormatErrorKind};
+use crate::formats::{FormatError, FormatErrorKind, FormatName};
+
+/// An error about `field` of a GGUF file.
+pub(super) fn error(field: impl Into<String>, kind: FormatErrorKind) -> FormatError {
+    FormatError::new(FormatName::Gguf, field, kind)
+}
+
+/// A field holding a value GGUF does not allow.
+pub(super) fn invalid(
+    field: impl Into<String>,
+    found: impl ToString,
+    expected: &str,
+) -> FormatError {
+    let kind = FormatErrorKind::InvalidValue {
+        found: found.to_string(),
+        expected: expected.to_string(),
+    };
+    error(field, kind)
+}
 
 /// Reads values in order, refusing to read past the end.
 pub(super) struct Cursor<'data> {

@@ -1,8 +1,7 @@
 //! Metadata values: every GGUF value type, arrays (nested ones too) read
 //! with their declared counts checked against the bytes left.
 
-use super::cursor::Cursor;
-use super::invalid;
+use super::cursor::{Cursor, invalid};
 use crate::formats::FormatError;
 
 /// How deep arrays may nest.

@@ -152,40 +152,10 @@ impl ArchivePlan {
     /// aligns it to the largest request, so every entry's file offset is a
     /// multiple of its alignment.
     pub fn new(requests: &[EntryRequest]) -> Result<Self, FormatError> {
-        let mut seen = HashSet::with_capacity(requests.len());
-        for request in requests {
-            check_request(request)?;
-            if !seen.insert(request.name()) {
-                return Err(plan_error(
-                    "name",
-                    request.name(),
-                    FormatErrorKind::DuplicateKey,
-                ));
-            }
-        }
-        let mut cursor = ENTRY_TABLE_OFFSET;
-        let mut table_end = ENTRY_TABLE_OFFSET;
-        let mut entry_offsets = Vec::with_capacity(requests.len());
-        for request in requests {
-            let size = match request {
-                EntryRequest::Data { .. } => DATA_ENTRY_SIZE,
-                EntryRequest::Splat { .. } => SPLAT_ENTRY_SIZE,
-            };
-            let offset =
-                align_up(cursor, ENTRY_ALIGNMENT).ok_or(overflow("entry", request.name()))?;
-            entry_offsets.push(offset);
-            table_end = offset + size;
-            cursor = table_end;
-        }
+        check_requests(requests)?;
+        let (entry_offsets, table_end) = place_entry_table(requests)?;
         let metadata_offset = table_end;
-        let mut metadata_length = 0u64;
-        let mut name_offsets = Vec::with_capacity(requests.len());
-        for request in requests {
-            name_offsets.push(metadata_length);
-            metadata_length = metadata_length
-                .checked_add(request.name().len() as u64)
-                .ok_or(overflow("name", request.name()))?;
-        }
+        let (name_offsets, metadata_length) = place_names(requests)?;
         let storage_alignment = requests
             .iter()
             .filter_map(|request| match request {
@@ -202,35 +172,11 @@ impl ArchivePlan {
         for ((request, entry_offset), name_offset) in
             requests.iter().zip(entry_offsets).zip(name_offsets)
         {
-            let kind = match request {
-                EntryRequest::Data {
-                    name,
-                    length,
-                    alignment,
-                } => {
-                    let relative =
-                        align_up(storage_length, *alignment).ok_or(overflow("storage", name))?;
-                    storage_length = relative
-                        .checked_add(*length)
-                        .ok_or(overflow("storage", name))?;
-                    PlannedKind::Data {
-                        offset: storage_offset + relative,
-                        length: *length,
-                        alignment: *alignment,
-                    }
-                }
-                EntryRequest::Splat {
-                    pattern, length, ..
-                } => PlannedKind::Splat {
-                    pattern: pattern.clone(),
-                    length: *length,
-                },
-            };
             entries.push(PlannedEntry {
                 name: request.name().to_string(),
                 entry_offset,
                 name_offset,
-                kind,
+                kind: place_contents(request, storage_offset, &mut storage_length)?,
             });
         }
         let storage_end = storage_offset
@@ -333,6 +279,88 @@ fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
 }
 
 const _: () = assert!(MAX_SPLAT_PATTERN == 16 && DEFAULT_DATA_ALIGNMENT == 64);
+
+/// Checks each request and refuses a name given twice.
+fn check_requests(requests: &[EntryRequest]) -> Result<(), FormatError> {
+    let mut seen = HashSet::with_capacity(requests.len());
+    for request in requests {
+        check_request(request)?;
+        if !seen.insert(request.name()) {
+            return Err(plan_error(
+                "name",
+                request.name(),
+                FormatErrorKind::DuplicateKey,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Lays the entry table out from [`ENTRY_TABLE_OFFSET`]: each entry's
+/// offset, and where the table ends.
+fn place_entry_table(requests: &[EntryRequest]) -> Result<(Vec<u64>, u64), FormatError> {
+    let mut cursor = ENTRY_TABLE_OFFSET;
+    let mut table_end = ENTRY_TABLE_OFFSET;
+    let mut entry_offsets = Vec::with_capacity(requests.len());
+    for request in requests {
+        let size = match request {
+            EntryRequest::Data { .. } => DATA_ENTRY_SIZE,
+            EntryRequest::Splat { .. } => SPLAT_ENTRY_SIZE,
+        };
+        let offset = align_up(cursor, ENTRY_ALIGNMENT).ok_or(overflow("entry", request.name()))?;
+        entry_offsets.push(offset);
+        table_end = offset + size;
+        cursor = table_end;
+    }
+    Ok((entry_offsets, table_end))
+}
+
+/// Lays the names out one after another in the metadata segment: each
+/// name's offset in it, and its length.
+fn place_names(requests: &[EntryRequest]) -> Result<(Vec<u64>, u64), FormatError> {
+    let mut metadata_length = 0u64;
+    let mut name_offsets = Vec::with_capacity(requests.len());
+    for request in requests {
+        name_offsets.push(metadata_length);
+        metadata_length = metadata_length
+            .checked_add(request.name().len() as u64)
+            .ok_or(overflow("name", request.name()))?;
+    }
+    Ok((name_offsets, metadata_length))
+}
+
+/// Places one entry's contents: data at its alignment after the storage
+/// used so far (which grows), splats in the entry itself.
+fn place_contents(
+    request: &EntryRequest,
+    storage_offset: u64,
+    storage_length: &mut u64,
+) -> Result<PlannedKind, FormatError> {
+    Ok(match request {
+        EntryRequest::Data {
+            name,
+            length,
+            alignment,
+        } => {
+            let relative =
+                align_up(*storage_length, *alignment).ok_or(overflow("storage", name))?;
+            *storage_length = relative
+                .checked_add(*length)
+                .ok_or(overflow("storage", name))?;
+            PlannedKind::Data {
+                offset: storage_offset + relative,
+                length: *length,
+                alignment: *alignment,
+            }
+        }
+        EntryRequest::Splat {
+            pattern, length, ..
+        } => PlannedKind::Splat {
+            pattern: pattern.clone(),
+            length: *length,
+        },
+    })
+}
 
 #[cfg(test)]
 mod tests {

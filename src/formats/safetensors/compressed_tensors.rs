@@ -6,7 +6,7 @@
 //! quantizes along axis 0. Those two map exactly onto `!quant.uniform`;
 //! group-wise scales do not and are refused.
 
-use super::{Safetensors, SafetensorsTensor};
+use super::checkpoint::{Safetensors, SafetensorsTensor};
 use crate::quant::UniformQuantization;
 use crate::tensor::ElementType;
 

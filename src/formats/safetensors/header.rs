@@ -7,8 +7,7 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{error, invalid};
-use crate::formats::{FormatError, FormatErrorKind};
+use crate::formats::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::{ElementType, TensorEncoding};
 
 /// The largest header accepted (the reference crate's limit).
@@ -17,6 +16,24 @@ pub const MAX_HEADER_SIZE: u64 = 100_000_000;
 const MAX_NAME_BYTES: usize = 4096;
 /// Shapes of more dimensions than this are refused.
 const MAX_RANK: usize = 64;
+
+pub(super) fn error(field: impl Into<String>, kind: FormatErrorKind) -> FormatError {
+    FormatError::new(FormatName::Safetensors, field, kind)
+}
+
+pub(super) fn invalid(
+    field: impl Into<String>,
+    found: impl ToString,
+    expected: &str,
+) -> FormatError {
+    error(
+        field,
+        FormatErrorKind::InvalidValue {
+            found: found.to_string(),
+            expected: expected.to_string(),
+        },
+    )
+}
 
 /// The dtypes of the format, as their on-disk strings name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Safetensors, error, invalid};
+use super::checkpoint::Safetensors;
+use super::header::{error, invalid};
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::MappedFile;
 

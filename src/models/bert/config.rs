@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ModelError;
+use crate::models::ModelError;
 
 /// The encoder's hyper-parameters (`config.json`), checked for consistency.
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -6,7 +6,8 @@
 //! Every op is located as `embeddings.*`, `encoder.layer.N.*` or
 //! `pooling.*`, after the weights it uses.
 
-use super::{BertModel, Pooling};
+use super::config::Pooling;
+use super::model::BertModel;
 use crate::hlo::{Comparison, HloError, ModuleBuilder, Reduction, TensorType, ValueId};
 use crate::models::ModelError;
 use crate::models::layers::{Bias, Gelu, Layers};
@@ -23,7 +24,7 @@ pub fn build_embedder(
     model: &BertModel,
     batch: u64,
     sequence: u64,
-) -> crate::Result<()> {
+) -> crate::models::Result<()> {
     if sequence == 0 || sequence > model.config.max_position_embeddings || batch == 0 {
         return Err(ModelError::config(
             model.folder.join("config.json"),
@@ -31,8 +32,7 @@ pub fn build_embedder(
                 "sequence length {sequence} and batch {batch}: need 1 ≤ sequence ≤ max_position_embeddings ({}) and batch ≥ 1",
                 model.config.max_position_embeddings
             ),
-        )
-        .into());
+        ));
     }
     let ids = TensorType::new(&[batch, sequence], ElementType::I32);
     let mut function = module.function(EMBED_FUNCTION, &[ids.clone(), ids.clone(), ids])?;
@@ -61,7 +61,7 @@ impl Encoder<'_, '_, '_> {
         self.model.config.hidden_size
     }
 
-    fn run(&mut self) -> crate::Result<ValueId> {
+    fn run(&mut self) -> crate::models::Result<ValueId> {
         let f = &mut *self.l.f;
         let (ids, mask, types) = (f.argument(0), f.argument(1), f.argument(2));
         let mut x = self.embeddings(ids, types)?;
@@ -77,12 +77,12 @@ impl Encoder<'_, '_, '_> {
         Ok(pooled)
     }
 
-    fn layer_norm(&mut self, prefix: &str, x: ValueId) -> crate::Result<ValueId> {
+    fn layer_norm(&mut self, prefix: &str, x: ValueId) -> crate::models::Result<ValueId> {
         let epsilon = self.model.config.layer_norm_eps;
         self.l.layer_norm(prefix, x, epsilon)
     }
 
-    fn embeddings(&mut self, ids: ValueId, types: ValueId) -> crate::Result<ValueId> {
+    fn embeddings(&mut self, ids: ValueId, types: ValueId) -> crate::models::Result<ValueId> {
         let config = self.model.config.clone();
         let (sequence, hidden) = (self.sequence, config.hidden_size);
         let shape = [self.batch, sequence, hidden];
@@ -124,7 +124,7 @@ impl Encoder<'_, '_, '_> {
 
     /// `(1 - mask) · f32::MIN`, broadcast over heads and query positions, as
     /// Hugging Face's BERT extends the attention mask.
-    fn attention_bias(&mut self, mask: ValueId) -> crate::Result<ValueId> {
+    fn attention_bias(&mut self, mask: ValueId) -> crate::models::Result<ValueId> {
         let (batch, sequence) = (self.batch, self.sequence);
         let heads = self.model.config.num_attention_heads;
         let one = self
@@ -144,9 +144,14 @@ impl Encoder<'_, '_, '_> {
         )?)
     }
 
-    fn attention(&mut self, prefix: &str, x: ValueId, bias: ValueId) -> crate::Result<ValueId> {
+    fn attention(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        bias: ValueId,
+    ) -> crate::models::Result<ValueId> {
         let (hidden, heads) = (self.hidden(), self.model.config.num_attention_heads);
-        let mut heads_of = |name: &str| -> crate::Result<ValueId> {
+        let mut heads_of = |name: &str| -> crate::models::Result<ValueId> {
             let location = format!("{prefix}.self.{name}");
             let projected = self.l.linear(&location, x, hidden, hidden, Bias::Yes)?;
             Ok(self.l.split_heads(&location, projected, heads)?)
@@ -177,7 +182,7 @@ impl Encoder<'_, '_, '_> {
         }
     }
 
-    fn layer(&mut self, layer: u64, x: ValueId, bias: ValueId) -> crate::Result<ValueId> {
+    fn layer(&mut self, layer: u64, x: ValueId, bias: ValueId) -> crate::models::Result<ValueId> {
         let prefix = format!("encoder.layer.{layer}");
         let (hidden, intermediate) = (self.hidden(), self.model.config.intermediate_size);
         let attended = self.attention(&format!("{prefix}.attention"), x, bias)?;

@@ -10,11 +10,12 @@
 //! or dequantized at export to f32 or f16, exact to the reference
 //! dequantizers.
 
-use super::LlamaModel;
+use super::model::LlamaModel;
 use crate::hlo::{Comparison, HloError, ModuleBuilder, TensorType, ValueId};
 use crate::models::ModelError;
+use crate::models::QuantMode;
 use crate::models::layers::{Bias, Layers};
-use crate::models::weights::{GgufWeights, QuantMode};
+use crate::models::weights::GgufWeights;
 use crate::tensor::ElementType;
 
 /// `prefill(tokens: tensor<1xSEQxi32>) -> (logits tensor<1xSEQxVOCABxf32>,
@@ -35,7 +36,7 @@ pub fn build_functions(
     model: &LlamaModel,
     sequence: u64,
     mode: QuantMode,
-) -> crate::Result<()> {
+) -> crate::models::Result<()> {
     if sequence == 0 || sequence > model.config.context {
         return Err(ModelError::config(
             "llama.context_length",
@@ -43,8 +44,7 @@ pub fn build_functions(
                 "sequence length {sequence} must be in 1..={}",
                 model.config.context
             ),
-        )
-        .into());
+        ));
     }
     let weights = GgufWeights::new(&model.gguf, mode);
     build_prefill(module, model, &weights, sequence)?;
@@ -56,7 +56,7 @@ fn build_prefill(
     model: &LlamaModel,
     weights: &GgufWeights<'_>,
     sequence: u64,
-) -> crate::Result<()> {
+) -> crate::models::Result<()> {
     let tokens = TensorType::new(&[1, sequence], ElementType::I32);
     let mut function = module.function(PREFILL_FUNCTION, &[tokens])?;
     function.name_arguments(&["tokens"])?;
@@ -74,7 +74,7 @@ fn build_decode(
     model: &LlamaModel,
     weights: &GgufWeights<'_>,
     cache_length: u64,
-) -> crate::Result<()> {
+) -> crate::models::Result<()> {
     let c = &model.config;
     let cache = TensorType::new(
         &[c.blocks, c.kv_heads, cache_length, c.head_size()],
@@ -105,7 +105,7 @@ struct Decoder<'b, 'm, 'c> {
 impl Decoder<'_, '_, '_> {
     /// The prefill body: logits at every position, and the key and value
     /// caches `[blocks, kv_heads, SEQ, head]` for `decode` to continue from.
-    fn prefill(&mut self, sequence: u64) -> crate::Result<[ValueId; 3]> {
+    fn prefill(&mut self, sequence: u64) -> crate::models::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
         let tokens = self.l.f.argument(0);
         let embedding = self
@@ -131,7 +131,7 @@ impl Decoder<'_, '_, '_> {
     }
 
     /// The decode body: one token at a runtime position, over the caches.
-    fn step(&mut self, cache_length: u64) -> crate::Result<[ValueId; 3]> {
+    fn step(&mut self, cache_length: u64) -> crate::models::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
         let f = &mut *self.l.f;
         let (token, position) = (f.argument(0), f.argument(1));
@@ -198,7 +198,7 @@ impl Decoder<'_, '_, '_> {
         Ok(read)
     }
 
-    fn rms_norm(&mut self, name: &str, x: ValueId) -> crate::Result<ValueId> {
+    fn rms_norm(&mut self, name: &str, x: ValueId) -> crate::models::Result<ValueId> {
         self.l.rms_norm(name, x, self.model.config.rms_epsilon)
     }
 
@@ -233,7 +233,7 @@ impl Decoder<'_, '_, '_> {
 
     /// Final RMSNorm and the output projection (tied to the embedding when
     /// the file has no `output.weight`).
-    fn logits(&mut self, x: ValueId, embedding: ValueId) -> crate::Result<ValueId> {
+    fn logits(&mut self, x: ValueId, embedding: ValueId) -> crate::models::Result<ValueId> {
         let c = self.model.config.clone();
         let x = self.rms_norm("output_norm", x)?;
         if self.model.gguf.tensor("output.weight").is_some() {
@@ -253,11 +253,11 @@ impl Decoder<'_, '_, '_> {
         x: ValueId,
         cos: ValueId,
         sin: ValueId,
-    ) -> crate::Result<[ValueId; 3]> {
+    ) -> crate::models::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
         let tokens = self.l.shape(x)[1];
         let (head, kv_width) = (c.head_size(), c.kv_heads * c.head_size());
-        let mut project = |name: &str, width: u64, heads: u64| -> crate::Result<ValueId> {
+        let mut project = |name: &str, width: u64, heads: u64| -> crate::models::Result<ValueId> {
             let projected =
                 self.l
                     .linear(&format!("{prefix}.{name}"), x, width, c.embedding, Bias::No)?;
@@ -294,7 +294,7 @@ impl Decoder<'_, '_, '_> {
         k: ValueId,
         v: ValueId,
         mask: ValueId,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let c = self.model.config.clone();
         let groups = c.heads / c.kv_heads;
         let k = self.l.repeat_heads(&format!("{prefix}.k"), k, groups)?;
@@ -321,7 +321,7 @@ impl Decoder<'_, '_, '_> {
         prefix: &str,
         x: ValueId,
         attended: ValueId,
-    ) -> crate::Result<ValueId> {
+    ) -> crate::models::Result<ValueId> {
         let x = self
             .l
             .f
