@@ -1,4 +1,7 @@
-//! File formats irex reads and writes. Parsers take bytes (usually a memory
+//! File formats irex reads and writes: GGUF, safetensors (files, shard
+//! indexes, folders, compressed-tensors' int8 naming), `.irpa`, `.npy` and
+//! `irex.json`; [`detect`] tells sources apart and [`pack`] copies
+//! checkpoints into `.irpa` archives. Parsers take bytes (usually a memory
 //! map) and return views; writers stream from [`crate::tensor::BufferHandle`]s.
 //!
 //! Architecture Invariant: nothing in this module touches MLIR or IREE.

@@ -3,13 +3,26 @@
 //! library, externalises weights as `#flow.parameter.named` references backed
 //! by an `.irpa` it writes itself, and compiles in-process.
 //!
-//! The layers, bottom up (see `ARCHITECTURE.md`):
+//! The layers, bottom up; each imports only the ones listed before it
+//! (`ARCHITECTURE.md` states the rule, `tests/layers.rs` checks it):
 //!
-//! - [`tensor`]: the vocabulary (element types, specs, buffer handles);
-//! - [`formats`]: `.irpa` and `.npy` readers and writers;
-//! - [`hlo`]: the converter that builds and verifies modules;
-//! - [`iree`]: IREE's compiler embedding API and runtime tools;
-//! - [`models`]: graphs built with the converter (the tutorial examples).
+//! - [`tensor`]: the vocabulary: element and ggml block types, tensor specs,
+//!   buffer handles, the one memory-mapping seam ([`tensor::MappedFile`]);
+//! - [`output`]: crash-safe output files;
+//! - [`diagnostic`]: what MLIR and IREE report;
+//! - [`quant`]: reference dequantizers and affine (`!quant.uniform`)
+//!   quantization, as data;
+//! - [`formats`]: GGUF, safetensors, `.irpa`, `.npy`, `irex.json`, and
+//!   [`formats::detect`], which tells them apart;
+//! - [`hlo`]: the converter that builds and verifies modules (peer of `iree`);
+//! - [`iree`]: IREE's compiler embedding API and runtime tools (peer of `hlo`);
+//! - [`models`]: graphs only: the [`models::Model`] trait, shared
+//!   [`models::layers`] and [`models::weights`], BERT, llama, the tutorial;
+//! - [`export`]: the one pipeline from a model to an export folder;
+//! - [`run`]: running an export folder (embeddings, logits, generation)
+//!   behind the [`run::Runner`] seam.
+//!
+//! [`Error`] aggregates every layer's error for the pipelines on top.
 
 pub mod diagnostic;
 mod error;

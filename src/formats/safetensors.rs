@@ -1,5 +1,5 @@
 //! safetensors checkpoints, memory-mapped: a validated header and, per
-//! tensor, a [`TensorSpec`] plus a [`BufferHandle`] window of the map. No
+//! tensor, a [`TensorSpec`](crate::tensor::TensorSpec) plus a [`BufferHandle`](crate::tensor::BufferHandle) window of the map. No
 //! tensor byte is copied.
 //!
 //! Format (huggingface/safetensors): an 8-byte little-endian header length
