@@ -19,6 +19,7 @@
 //! - `Q6_K`: 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 i8
 //!   scales, `d`.                                     y = (d·sc)·(q−32)
 
+use super::layout::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
 use crate::tensor::GgmlType;
 
 /// Why blocks could not be dequantized.
@@ -78,8 +79,8 @@ pub fn dequantize(kind: GgmlType, bytes: &[u8], out: &mut Vec<f32>) -> Result<()
 }
 
 fn q8_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = f16_at(block, 0);
-    out.extend(block[2..34].iter().map(|&q| (q as i8) as f32 * d));
+    let d = f16_at(block, q8_0::D);
+    out.extend(block[q8_0::QS].iter().map(|&q| (q as i8) as f32 * d));
 }
 
 /// The 32 nibbles of a 16-byte `qs`: low nibbles first, then high nibbles.
@@ -92,13 +93,13 @@ fn nibble(qs: &[u8], index: usize) -> u8 {
 }
 
 fn q4_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = f16_at(block, 0);
-    out.extend((0..32).map(|i| d * (nibble(&block[2..18], i) as i8 - 8) as f32));
+    let d = f16_at(block, q4_0::D);
+    out.extend((0..32).map(|i| d * (nibble(&block[q4_0::QS], i) as i8 - 8) as f32));
 }
 
 fn q4_1(block: &[u8], out: &mut Vec<f32>) {
-    let (d, m) = (f16_at(block, 0), f16_at(block, 2));
-    out.extend((0..32).map(|i| d * nibble(&block[4..20], i) as f32 + m));
+    let (d, m) = (f16_at(block, q4_1::D), f16_at(block, q4_1::M));
+    out.extend((0..32).map(|i| d * nibble(&block[q4_1::QS], i) as f32 + m));
 }
 
 fn fifth_bits(bytes: &[u8]) -> u32 {
@@ -106,26 +107,26 @@ fn fifth_bits(bytes: &[u8]) -> u32 {
 }
 
 fn q5_0(block: &[u8], out: &mut Vec<f32>) {
-    let d = f16_at(block, 0);
-    let high = fifth_bits(&block[2..6]);
+    let d = f16_at(block, q5_0::D);
+    let high = fifth_bits(&block[q5_0::QH]);
     out.extend((0..32).map(|i| {
-        let q = nibble(&block[6..22], i) | ((((high >> i) & 1) as u8) << 4);
+        let q = nibble(&block[q5_0::QS], i) | ((((high >> i) & 1) as u8) << 4);
         d * (q as i8 - 16) as f32
     }));
 }
 
 fn q5_1(block: &[u8], out: &mut Vec<f32>) {
-    let (d, m) = (f16_at(block, 0), f16_at(block, 2));
-    let high = fifth_bits(&block[4..8]);
+    let (d, m) = (f16_at(block, q5_1::D), f16_at(block, q5_1::M));
+    let high = fifth_bits(&block[q5_1::QH]);
     out.extend((0..32).map(|i| {
-        let q = nibble(&block[8..24], i) | ((((high >> i) & 1) as u8) << 4);
+        let q = nibble(&block[q5_1::QS], i) | ((((high >> i) & 1) as u8) << 4);
         d * q as f32 + m
     }));
 }
 
 fn q2_k(block: &[u8], out: &mut Vec<f32>) {
-    let (scales, qs) = (&block[0..16], &block[16..80]);
-    let (d, dmin) = (f16_at(block, 80), f16_at(block, 82));
+    let (scales, qs) = (&block[q2_k::SCALES], &block[q2_k::QS]);
+    let (d, dmin) = (f16_at(block, q2_k::D), f16_at(block, q2_k::DMIN));
     out.extend((0..256).map(|e| {
         let (chunk, shift, lane) = (e / 128, (e % 128) / 32, e % 32);
         let q = (qs[chunk * 32 + lane] >> (2 * shift)) & 3;
@@ -137,8 +138,8 @@ fn q2_k(block: &[u8], out: &mut Vec<f32>) {
 }
 
 fn q3_k(block: &[u8], out: &mut Vec<f32>) {
-    let (hmask, qs, packed) = (&block[0..32], &block[32..96], &block[96..108]);
-    let d = f16_at(block, 108);
+    let (hmask, qs, packed) = (&block[q3_k::HMASK], &block[q3_k::QS], &block[q3_k::SCALES]);
+    let d = f16_at(block, q3_k::D);
     let scale = |s: usize| {
         let low = if s < 8 {
             packed[s] & 0x0f
@@ -169,8 +170,8 @@ fn k_scale_min(packed: &[u8], s: usize) -> (u8, u8) {
 }
 
 fn q4_k(block: &[u8], out: &mut Vec<f32>) {
-    let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
-    let (packed, qs) = (&block[4..16], &block[16..144]);
+    let (d, dmin) = (f16_at(block, q4_k::D), f16_at(block, q4_k::DMIN));
+    let (packed, qs) = (&block[q4_k::SCALES], &block[q4_k::QS]);
     out.extend((0..256).map(|e| {
         let s = e / 32;
         let (scale, min) = k_scale_min(packed, s);
@@ -181,8 +182,8 @@ fn q4_k(block: &[u8], out: &mut Vec<f32>) {
 }
 
 fn q5_k(block: &[u8], out: &mut Vec<f32>) {
-    let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
-    let (packed, qh, qs) = (&block[4..16], &block[16..48], &block[48..176]);
+    let (d, dmin) = (f16_at(block, q5_k::D), f16_at(block, q5_k::DMIN));
+    let (packed, qh, qs) = (&block[q5_k::SCALES], &block[q5_k::QH], &block[q5_k::QS]);
     out.extend((0..256).map(|e| {
         let s = e / 32;
         let (scale, min) = k_scale_min(packed, s);
@@ -194,8 +195,8 @@ fn q5_k(block: &[u8], out: &mut Vec<f32>) {
 }
 
 fn q6_k(block: &[u8], out: &mut Vec<f32>) {
-    let (ql, qh, scales) = (&block[0..128], &block[128..192], &block[192..208]);
-    let d = f16_at(block, 208);
+    let (ql, qh, scales) = (&block[q6_k::QL], &block[q6_k::QH], &block[q6_k::SCALES]);
+    let d = f16_at(block, q6_k::D);
     out.extend((0..256).map(|e| {
         let chunk = e / 128;
         let (half_index, lane) = ((e % 128) / 64, e % 64);

@@ -7,8 +7,11 @@
 //! as [`crate::quant::dequantize`] (checked bit for bit through IREE's
 //! runtime by `tests/packed_dequant.rs`).
 
+use std::ops::Range;
+
 use crate::hlo::HloError;
 use crate::hlo::builder::function::{FunctionBuilder, ValueId};
+use crate::quant::layout::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
 use crate::tensor::ElementType;
 use crate::tensor::GgmlType;
 
@@ -27,18 +30,23 @@ pub const PACKED_FORMATS: [GgmlType; 10] = [
 ];
 
 impl FunctionBuilder<'_, '_> {
+    /// The bytes `range` of every block (a field of [`crate::quant::layout`]).
     fn bytes(
         &mut self,
         location: &str,
         blocks: ValueId,
-        start: u64,
-        end: u64,
+        range: Range<usize>,
     ) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (mut from, mut to) = (vec![0; shape.len()], shape.clone());
-        *from.last_mut().unwrap() = start;
-        *to.last_mut().unwrap() = end;
-        self.slice(&format!("{location}.bytes{start}"), blocks, &from, &to)
+        *from.last_mut().unwrap() = range.start as u64;
+        *to.last_mut().unwrap() = range.end as u64;
+        self.slice(
+            &format!("{location}.bytes{}", range.start),
+            blocks,
+            &from,
+            &to,
+        )
     }
 
     /// The f16 field at byte `at` of every block, as f32 `[rows, blocks]`.
@@ -46,9 +54,9 @@ impl FunctionBuilder<'_, '_> {
         &mut self,
         location: &str,
         blocks: ValueId,
-        at: u64,
+        at: usize,
     ) -> Result<ValueId, HloError> {
-        let field = self.bytes(location, blocks, at, at + 2)?;
+        let field = self.bytes(location, blocks, at..at + 2)?;
         let half =
             self.bitcast_convert(&format!("{location}.f16_{at}"), field, ElementType::F16)?;
         self.convert(&format!("{location}.f32_{at}"), half, ElementType::F32)
@@ -219,8 +227,8 @@ impl FunctionBuilder<'_, '_> {
     }
 
     fn q8_0(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
-        let d = self.half_field(location, blocks, 0)?;
-        let qs = self.bytes(location, blocks, 2, 34)?;
+        let d = self.half_field(location, blocks, q8_0::D)?;
+        let qs = self.bytes(location, blocks, q8_0::QS)?;
         let q = self.float(&format!("{location}.q"), qs)?;
         let d = self.per_block(&format!("{location}.d"), d, 32)?;
         self.multiply(&format!("{location}.scaled"), q, d)
@@ -232,24 +240,26 @@ impl FunctionBuilder<'_, '_> {
         blocks: ValueId,
         kind: GgmlType,
     ) -> Result<ValueId, HloError> {
-        let has_min = matches!(kind, GgmlType::Q4_1 | GgmlType::Q5_1);
-        let five_bit = matches!(kind, GgmlType::Q5_0 | GgmlType::Q5_1);
-        let mut at = 2;
-        let d = self.half_field(location, blocks, 0)?;
-        let m = if has_min {
-            at += 2;
-            Some(self.half_field(location, blocks, 2)?)
-        } else {
-            None
+        let (d, m, qh, qs) = match kind {
+            GgmlType::Q4_0 => (q4_0::D, None, None, q4_0::QS),
+            GgmlType::Q4_1 => (q4_1::D, Some(q4_1::M), None, q4_1::QS),
+            GgmlType::Q5_0 => (q5_0::D, None, Some(q5_0::QH), q5_0::QS),
+            _ => (q5_1::D, Some(q5_1::M), Some(q5_1::QH), q5_1::QS),
         };
-        let high = if five_bit {
-            let bytes = self.bytes(location, blocks, at, at + 4)?;
-            at += 4;
-            Some(self.bit_per_element(&format!("{location}.qh"), bytes, 32)?)
-        } else {
-            None
+        let (has_min, five_bit) = (m.is_some(), qh.is_some());
+        let d = self.half_field(location, blocks, d)?;
+        let m = match m {
+            Some(at) => Some(self.half_field(location, blocks, at)?),
+            None => None,
         };
-        let qs = self.bytes(location, blocks, at, at + 16)?;
+        let high = match qh {
+            Some(range) => {
+                let bytes = self.bytes(location, blocks, range)?;
+                Some(self.bit_per_element(&format!("{location}.qh"), bytes, 32)?)
+            }
+            None => None,
+        };
+        let qs = self.bytes(location, blocks, qs)?;
         let mut q = self.nibbles_32(&format!("{location}.qs"), qs)?;
         if let Some(high) = high {
             let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
@@ -276,15 +286,18 @@ impl FunctionBuilder<'_, '_> {
         }
     }
 
-    /// The eight 6-bit scales and mins of a `Q4_K`/`Q5_K` block's 12 bytes at 4.
+    /// The eight 6-bit scales and mins of a `Q4_K`/`Q5_K` block's 12 scale
+    /// bytes (the same place in both): 4 bytes of scales' low bits, 4 of
+    /// mins' low bits, 4 of both their high parts.
     fn k_scales_mins(
         &mut self,
         location: &str,
         blocks: ValueId,
     ) -> Result<(ValueId, ValueId), HloError> {
-        let d = self.bytes(location, blocks, 4, 8)?;
-        let m = self.bytes(location, blocks, 8, 12)?;
-        let md = self.bytes(location, blocks, 12, 16)?;
+        let at = q4_k::SCALES.start;
+        let d = self.bytes(location, blocks, at..at + 4)?;
+        let m = self.bytes(location, blocks, at + 4..at + 8)?;
+        let md = self.bytes(location, blocks, at + 8..q4_k::SCALES.end)?;
         let scale_low = self.bits(&format!("{location}.sc_lo"), d, 0, 0x3f)?;
         let scale_md = self.bits(&format!("{location}.sc_md"), md, 0, 0x0f)?;
         let scale_d = self.bits(&format!("{location}.sc_d"), d, 2, 0x30)?;
@@ -307,19 +320,19 @@ impl FunctionBuilder<'_, '_> {
     ) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
-        let d = self.half_field(location, blocks, 0)?;
-        let dmin = self.half_field(location, blocks, 2)?;
-        let (scales, mins) = self.k_scales_mins(location, blocks)?;
         let five_bit = kind == GgmlType::Q5_K;
-        let qs_at = if five_bit { 48 } else { 16 };
-        let qs = self.bytes(location, blocks, qs_at, qs_at + 128)?;
+        let d = self.half_field(location, blocks, q4_k::D)?;
+        let dmin = self.half_field(location, blocks, q4_k::DMIN)?;
+        let (scales, mins) = self.k_scales_mins(location, blocks)?;
+        let qs = if five_bit { q5_k::QS } else { q4_k::QS };
+        let qs = self.bytes(location, blocks, qs)?;
         let qs = self.reshape(&format!("{location}.qs.chunks"), qs, &[rows, count * 4, 32])?;
         let low = self.bits(&format!("{location}.low"), qs, 0, 0x0f)?;
         let high = self.bits(&format!("{location}.high"), qs, 4, 0x0f)?;
         let nibbles = self.interleave(&format!("{location}.nibbles"), &[low, high])?;
         let mut q = self.flatten_blocks(&format!("{location}.q4"), nibbles, rows, count, 256)?;
         if five_bit {
-            let qh = self.bytes(location, blocks, 16, 48)?;
+            let qh = self.bytes(location, blocks, q5_k::QH)?;
             let qh = self.reshape(&format!("{location}.qh.rows"), qh, &[rows * count, 1, 32])?;
             let wide = [rows * count, 8, 32];
             let spread =
@@ -347,17 +360,17 @@ impl FunctionBuilder<'_, '_> {
         self.subtract(&format!("{location}.shifted"), scaled, dm)
     }
 
-    /// The 256 two-bit values of 64 bytes at `at`: element `e` is bits
+    /// The 256 two-bit values of the 64 bytes `range`: element `e` is bits
     /// `2·((e % 128) / 32)` of byte `(e / 128)·32 + e % 32`.
     fn two_bit_values(
         &mut self,
         location: &str,
         blocks: ValueId,
-        at: u64,
+        range: Range<usize>,
     ) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
-        let qs = self.bytes(location, blocks, at, at + 64)?;
+        let qs = self.bytes(location, blocks, range)?;
         let qs = self.reshape(
             &format!("{location}.q2.chunks"),
             qs,
@@ -376,10 +389,10 @@ impl FunctionBuilder<'_, '_> {
     }
 
     fn q2_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
-        let scales = self.bytes(location, blocks, 0, 16)?;
-        let q = self.two_bit_values(location, blocks, 16)?;
-        let d = self.half_field(location, blocks, 80)?;
-        let dmin = self.half_field(location, blocks, 82)?;
+        let scales = self.bytes(location, blocks, q2_k::SCALES)?;
+        let q = self.two_bit_values(location, blocks, q2_k::QS)?;
+        let d = self.half_field(location, blocks, q2_k::D)?;
+        let dmin = self.half_field(location, blocks, q2_k::DMIN)?;
         let scale = self.bits(&format!("{location}.scale"), scales, 0, 0x0f)?;
         let min = self.bits(&format!("{location}.min"), scales, 4, 0x0f)?;
         let scale = self.float(&format!("{location}.scale.f32"), scale)?;
@@ -398,11 +411,12 @@ impl FunctionBuilder<'_, '_> {
     fn q3_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
-        // Scales: low nibbles of bytes 96..104 then their high nibbles, plus
-        // two high bits from bytes 104..108; centered by 32.
-        let packed = self.bytes(location, blocks, 96, 104)?;
+        // Scales: low nibbles of the first 8 scale bytes then their high
+        // nibbles, plus two high bits from the last 4; centered by 32.
+        let packed_at = q3_k::SCALES.start;
+        let packed = self.bytes(location, blocks, packed_at..packed_at + 8)?;
         let low = self.nibbles_of_8(&format!("{location}.sc.low"), packed)?;
-        let extra = self.bytes(location, blocks, 104, 108)?;
+        let extra = self.bytes(location, blocks, packed_at + 8..q3_k::SCALES.end)?;
         let wide = [rows, count, 4, 4];
         let spread =
             self.broadcast_in_dim(&format!("{location}.sc.spread"), extra, &wide, &[0, 1, 3])?;
@@ -424,8 +438,8 @@ impl FunctionBuilder<'_, '_> {
         let scales = self.subtract(&format!("{location}.sc.centered"), scales, offset)?;
         let scales = self.float(&format!("{location}.sc.f32"), scales)?;
         // Values: two low bits from 32..96, minus 4 where the hmask bit is clear.
-        let low_bits = self.two_bit_values(location, blocks, 32)?;
-        let hmask = self.bytes(location, blocks, 0, 32)?;
+        let low_bits = self.two_bit_values(location, blocks, q3_k::QS)?;
+        let hmask = self.bytes(location, blocks, q3_k::HMASK)?;
         let hmask = self.reshape(
             &format!("{location}.hm.rows"),
             hmask,
@@ -445,7 +459,7 @@ impl FunctionBuilder<'_, '_> {
         let minus = self.shift_left(&format!("{location}.hm.minus"), clear, two)?;
         let q = self.subtract(&format!("{location}.q3"), low_bits, minus)?;
         let q = self.float(&format!("{location}.q"), q)?;
-        let d = self.half_field(location, blocks, 108)?;
+        let d = self.half_field(location, blocks, q3_k::D)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
         let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
         let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
@@ -462,14 +476,14 @@ impl FunctionBuilder<'_, '_> {
     fn q6_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
-        let ql = self.bytes(location, blocks, 0, 128)?;
+        let ql = self.bytes(location, blocks, q6_k::QL)?;
         let ql = self.reshape(&format!("{location}.ql.chunks"), ql, &[rows, count * 2, 64])?;
         let low = self.bits(&format!("{location}.ql.low"), ql, 0, 0x0f)?;
         let high = self.bits(&format!("{location}.ql.high"), ql, 4, 0x0f)?;
         let nibbles = self.interleave(&format!("{location}.ql"), &[low, high])?;
         let nibbles =
             self.flatten_blocks(&format!("{location}.ql.flat"), nibbles, rows, count, 256)?;
-        let qh = self.bytes(location, blocks, 128, 192)?;
+        let qh = self.bytes(location, blocks, q6_k::QH)?;
         let qh = self.reshape(
             &format!("{location}.qh.chunks"),
             qh,
@@ -492,9 +506,9 @@ impl FunctionBuilder<'_, '_> {
         let offset = self.bytes_like(&format!("{location}.offset"), q, 32)?;
         let q = self.subtract(&format!("{location}.centered"), q, offset)?;
         let q = self.float(&format!("{location}.q"), q)?;
-        let scales = self.bytes(location, blocks, 192, 208)?;
+        let scales = self.bytes(location, blocks, q6_k::SCALES)?;
         let scales = self.float(&format!("{location}.scales"), scales)?;
-        let d = self.half_field(location, blocks, 208)?;
+        let d = self.half_field(location, blocks, q6_k::D)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
         let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
         let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
