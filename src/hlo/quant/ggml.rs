@@ -333,16 +333,7 @@ impl FunctionBuilder<'_, '_> {
         let mut q = self.flatten_blocks(&format!("{location}.q4"), nibbles, rows, count, 256)?;
         if five_bit {
             let qh = self.bytes(location, blocks, q5_k::QH)?;
-            let qh = self.reshape(&format!("{location}.qh.rows"), qh, &[rows * count, 1, 32])?;
-            let wide = [rows * count, 8, 32];
-            let spread =
-                self.broadcast_in_dim(&format!("{location}.qh.spread"), qh, &wide, &[0, 1, 2])?;
-            let shifts = self.iota(&format!("{location}.qh.bit"), ElementType::I8, &wide, 1)?;
-            let shifted =
-                self.shift_right_logical(&format!("{location}.qh.shr"), spread, shifts)?;
-            let one = self.bytes_like(&format!("{location}.qh.one"), shifted, 1)?;
-            let bit = self.and(&format!("{location}.qh.bit_and"), shifted, one)?;
-            let bit = self.flatten_blocks(&format!("{location}.qh.flat"), bit, rows, count, 256)?;
+            let bit = self.bit_fields(&format!("{location}.qh"), qh, 1)?;
             let four = self.bytes_like(&format!("{location}.four"), bit, 4)?;
             let bit = self.shift_left(&format!("{location}.qh.shl"), bit, four)?;
             q = self.or(&format!("{location}.q5"), q, bit)?;
@@ -360,32 +351,46 @@ impl FunctionBuilder<'_, '_> {
         self.subtract(&format!("{location}.shifted"), scaled, dm)
     }
 
-    /// The 256 two-bit values of the 64 bytes `range`: element `e` is bits
-    /// `2·((e % 128) / 32)` of byte `(e / 128)·32 + e % 32`.
+    /// The 256 fields of `width` bits (1 or 2) packed in the bytes of
+    /// every block's `bytes` (`[rows, blocks, 8·32/width... ]`: 32 bytes of
+    /// single bits, or 64 bytes of pairs), lowest bits first within each run
+    /// of 32 bytes: element `e` is bits `width·((e % c) / 32)` of byte
+    /// `(e / c)·32 + e % 32`, where `c = 32·8/width` elements come from one run.
+    fn bit_fields(
+        &mut self,
+        location: &str,
+        bytes: ValueId,
+        width: i64,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(bytes).shape.clone();
+        let (rows, count, length) = (shape[0], shape[1], shape[2]);
+        let (fields, runs) = (8 / width as u64, rows * count * length / 32);
+        let lanes = self.reshape(&format!("{location}.chunks"), bytes, &[runs, 1, 32])?;
+        let wide = [runs, fields, 32];
+        let spread =
+            self.broadcast_in_dim(&format!("{location}.spread"), lanes, &wide, &[0, 1, 2])?;
+        let index = self.iota(&format!("{location}.index"), ElementType::I8, &wide, 1)?;
+        let shifts = if width == 1 {
+            index
+        } else {
+            let one = self.bytes_like(&format!("{location}.one"), index, 1)?;
+            self.shift_left(&format!("{location}.shifts"), index, one)?
+        };
+        let shifted = self.shift_right_logical(&format!("{location}.shr"), spread, shifts)?;
+        let mask = self.bytes_like(&format!("{location}.mask"), shifted, (1 << width) - 1)?;
+        let values = self.and(&format!("{location}.and"), shifted, mask)?;
+        self.flatten_blocks(&format!("{location}.flat"), values, rows, count, 256)
+    }
+
+    /// The 256 two-bit values of the 64 bytes `range`.
     fn two_bit_values(
         &mut self,
         location: &str,
         blocks: ValueId,
         range: Range<usize>,
     ) -> Result<ValueId, HloError> {
-        let shape = self.type_of(blocks).shape.clone();
-        let (rows, count) = (shape[0], shape[1]);
         let qs = self.bytes(location, blocks, range)?;
-        let qs = self.reshape(
-            &format!("{location}.q2.chunks"),
-            qs,
-            &[rows * count * 2, 1, 32],
-        )?;
-        let wide = [rows * count * 2, 4, 32];
-        let spread =
-            self.broadcast_in_dim(&format!("{location}.q2.spread"), qs, &wide, &[0, 1, 2])?;
-        let index = self.iota(&format!("{location}.q2.index"), ElementType::I8, &wide, 1)?;
-        let one = self.bytes_like(&format!("{location}.q2.one"), index, 1)?;
-        let shifts = self.shift_left(&format!("{location}.q2.shifts"), index, one)?;
-        let shifted = self.shift_right_logical(&format!("{location}.q2.shr"), spread, shifts)?;
-        let three = self.bytes_like(&format!("{location}.q2.three"), shifted, 3)?;
-        let values = self.and(&format!("{location}.q2.and"), shifted, three)?;
-        self.flatten_blocks(&format!("{location}.q2.flat"), values, rows, count, 256)
+        self.bit_fields(&format!("{location}.q2"), qs, 2)
     }
 
     fn q2_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
@@ -440,19 +445,7 @@ impl FunctionBuilder<'_, '_> {
         // Values: two low bits from 32..96, minus 4 where the hmask bit is clear.
         let low_bits = self.two_bit_values(location, blocks, q3_k::QS)?;
         let hmask = self.bytes(location, blocks, q3_k::HMASK)?;
-        let hmask = self.reshape(
-            &format!("{location}.hm.rows"),
-            hmask,
-            &[rows * count, 1, 32],
-        )?;
-        let wide = [rows * count, 8, 32];
-        let spread =
-            self.broadcast_in_dim(&format!("{location}.hm.spread"), hmask, &wide, &[0, 1, 2])?;
-        let shifts = self.iota(&format!("{location}.hm.bit"), ElementType::I8, &wide, 1)?;
-        let shifted = self.shift_right_logical(&format!("{location}.hm.shr"), spread, shifts)?;
-        let one = self.bytes_like(&format!("{location}.hm.one"), shifted, 1)?;
-        let bit = self.and(&format!("{location}.hm.and"), shifted, one)?;
-        let bit = self.flatten_blocks(&format!("{location}.hm.flat"), bit, rows, count, 256)?;
+        let bit = self.bit_fields(&format!("{location}.hm"), hmask, 1)?;
         let one = self.bytes_like(&format!("{location}.hm.one_flat"), bit, 1)?;
         let clear = self.subtract(&format!("{location}.hm.clear"), one, bit)?;
         let two = self.bytes_like(&format!("{location}.hm.two"), clear, 2)?;
@@ -484,22 +477,7 @@ impl FunctionBuilder<'_, '_> {
         let nibbles =
             self.flatten_blocks(&format!("{location}.ql.flat"), nibbles, rows, count, 256)?;
         let qh = self.bytes(location, blocks, q6_k::QH)?;
-        let qh = self.reshape(
-            &format!("{location}.qh.chunks"),
-            qh,
-            &[rows * count * 2, 1, 32],
-        )?;
-        let wide = [rows * count * 2, 4, 32];
-        let spread =
-            self.broadcast_in_dim(&format!("{location}.qh.spread"), qh, &wide, &[0, 1, 2])?;
-        let index = self.iota(&format!("{location}.qh.index"), ElementType::I8, &wide, 1)?;
-        let two = self.bytes_like(&format!("{location}.qh.two"), index, 1)?;
-        let shifts = self.shift_left(&format!("{location}.qh.shifts"), index, two)?;
-        let shifted = self.shift_right_logical(&format!("{location}.qh.shr"), spread, shifts)?;
-        let three = self.bytes_like(&format!("{location}.qh.three"), shifted, 3)?;
-        let high_bits = self.and(&format!("{location}.qh.and"), shifted, three)?;
-        let high_bits =
-            self.flatten_blocks(&format!("{location}.qh.flat"), high_bits, rows, count, 256)?;
+        let high_bits = self.bit_fields(&format!("{location}.qh"), qh, 2)?;
         let four = self.bytes_like(&format!("{location}.four"), high_bits, 4)?;
         let high_bits = self.shift_left(&format!("{location}.qh.shl"), high_bits, four)?;
         let q = self.or(&format!("{location}.q6"), nibbles, high_bits)?;
