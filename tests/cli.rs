@@ -217,15 +217,23 @@ fn the_manifest_records_scope_length_and_end_token() {
 fn run_commands_say_which_command_runs_the_folder() {
     let bert = scratch().join("bert-no-compile");
     let minilm = common::minilm_folder();
-    succeeds(&[
+    let args = [
         "export",
         path(&minilm),
-        "--seq-len",
+        "--max-seq-len",
         "16",
         "--no-compile",
-        "-o",
-        path(&bert),
-    ]);
+    ];
+    succeeds(&[&args[..], &["-o", path(&bert)]].concat());
+    let manifest = Manifest::read(&bert).unwrap();
+    assert_eq!(
+        manifest.sequence_length, 16,
+        "--max-seq-len applies to BERT too"
+    );
+    assert_eq!(
+        manifest.function("embed").unwrap().outputs[0].name,
+        "embeddings"
+    );
     refused(
         &["generate", path(&bert), "--prompt", "a"],
         "holds a sentence encoder; use irex embed",
