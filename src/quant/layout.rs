@@ -4,11 +4,9 @@
 //! the unpacking the converter emits into modules (`hlo::quant::ggml`).
 //! `d`, `m` and `dmin` are f16; the others are byte ranges.
 
-use std::ops::Range;
-
 /// `Q8_0`, 34 bytes: `d`, 32 × i8.
 pub mod q8_0 {
-    use super::Range;
+    use std::ops::Range;
     /// The block scale.
     pub const D: usize = 0;
     /// The quants.
@@ -17,7 +15,7 @@ pub mod q8_0 {
 
 /// `Q4_0`, 18 bytes: `d`, 16 bytes of nibbles.
 pub mod q4_0 {
-    use super::Range;
+    use std::ops::Range;
     /// The block scale.
     pub const D: usize = 0;
     /// The nibbles (low: elements 0–15, high: 16–31).
@@ -26,7 +24,7 @@ pub mod q4_0 {
 
 /// `Q4_1`, 20 bytes: `d`, `m`, 16 bytes of nibbles.
 pub mod q4_1 {
-    use super::Range;
+    use std::ops::Range;
     /// The block scale.
     pub const D: usize = 0;
     /// The block minimum.
@@ -37,7 +35,7 @@ pub mod q4_1 {
 
 /// `Q5_0`, 22 bytes: `d`, 32 fifth bits, 16 bytes of nibbles.
 pub mod q5_0 {
-    use super::Range;
+    use std::ops::Range;
     /// The block scale.
     pub const D: usize = 0;
     /// The fifth bits, a little-endian u32.
@@ -48,7 +46,7 @@ pub mod q5_0 {
 
 /// `Q5_1`, 24 bytes: `d`, `m`, 32 fifth bits, 16 bytes of nibbles.
 pub mod q5_1 {
-    use super::Range;
+    use std::ops::Range;
     /// The block scale.
     pub const D: usize = 0;
     /// The block minimum.
@@ -62,7 +60,7 @@ pub mod q5_1 {
 /// `Q2_K`, 84 bytes: 16 scale bytes (low nibble scale, high nibble min),
 /// 64 bytes of 2-bit values, `d`, `dmin`.
 pub mod q2_k {
-    use super::Range;
+    use std::ops::Range;
     /// The 4-bit scales and mins of the 16 groups.
     pub const SCALES: Range<usize> = 0..16;
     /// The 2-bit values.
@@ -76,7 +74,7 @@ pub mod q2_k {
 /// `Q3_K`, 110 bytes: 32 bytes of high bits, 64 bytes of 2-bit values, 12
 /// bytes of packed 6-bit scales, `d`.
 pub mod q3_k {
-    use super::Range;
+    use std::ops::Range;
     /// The third bits.
     pub const HMASK: Range<usize> = 0..32;
     /// The low two bits.
@@ -91,7 +89,7 @@ pub mod q3_k {
 /// `Q4_K`, 144 bytes: `d`, `dmin`, 12 bytes of 6-bit scales and mins, 128
 /// bytes of nibbles.
 pub mod q4_k {
-    use super::Range;
+    use std::ops::Range;
     /// The super-block scale.
     pub const D: usize = 0;
     /// The super-block minimum scale.
@@ -104,7 +102,7 @@ pub mod q4_k {
 
 /// `Q5_K`, 176 bytes: as `Q4_K` with 32 bytes of fifth bits before the nibbles.
 pub mod q5_k {
-    use super::Range;
+    use std::ops::Range;
     /// The super-block scale.
     pub const D: usize = 0;
     /// The super-block minimum scale.
@@ -120,7 +118,7 @@ pub mod q5_k {
 /// `Q6_K`, 210 bytes: 128 bytes of low nibbles, 64 bytes of 2-bit highs,
 /// 16 i8 scales, `d`.
 pub mod q6_k {
-    use super::Range;
+    use std::ops::Range;
     /// The low four bits.
     pub const QL: Range<usize> = 0..128;
     /// The high two bits.
