@@ -186,3 +186,78 @@ impl Model for Example {
         Ok(Example::build(*self, module)?)
     }
 }
+
+/// One rung of the tutorial staircase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// 1, 2 or 3.
+    pub number: u8,
+    /// The graph.
+    pub example: Example,
+    /// Where its weights go.
+    pub policy: ConstantMaterializationPolicy,
+}
+
+impl Stage {
+    /// Returns stage `number` (1, 2 or 3).
+    pub fn new(number: u8) -> Option<Self> {
+        let (example, policy) = match number {
+            1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
+            2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
+            3 => (
+                Example::Linear,
+                ConstantMaterializationPolicy::ExternalAlways,
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            number,
+            example,
+            policy,
+        })
+    }
+}
+
+/// A stage exports as its example does, under the name `stageN` and with
+/// the stage's weight policy.
+impl Model for Stage {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Example
+    }
+
+    fn source_description(&self) -> &'static str {
+        "a tutorial stage"
+    }
+
+    fn source(&self) -> String {
+        format!("tutorial stage {}", self.number)
+    }
+
+    fn module_name(&self) -> &str {
+        ["stage1", "stage2", "stage3"][usize::from(self.number.clamp(1, 3) - 1)]
+    }
+
+    fn defaults(&self) -> GraphOptions {
+        self.example.defaults()
+    }
+
+    fn takes(&self, _option: GraphOption) -> bool {
+        false
+    }
+
+    fn default_policy(&self) -> ConstantMaterializationPolicy {
+        self.policy
+    }
+
+    fn tokenizer_json(&self) -> crate::models::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    fn build(
+        &self,
+        module: &mut ModuleBuilder<'_>,
+        options: &GraphOptions,
+    ) -> crate::models::Result<()> {
+        Model::build(&self.example, module, options)
+    }
+}

@@ -8,41 +8,12 @@ use std::path::{Path, PathBuf};
 use super::embed::f32_values;
 use super::runner::{Arg, ModuleFiles, Runner, ToolRunner};
 use crate::Result;
-use crate::export::{ArtifactSelection, Artifacts, DEFAULT_SCOPE, Silent, write_artifacts};
-use crate::hlo::{ConstantMaterializationPolicy, ModuleBuilder};
+use crate::export::{
+    ArtifactSelection, Artifacts, DEFAULT_SCOPE, ExportOptions, Silent, build_module,
+    write_artifacts,
+};
 use crate::iree::CompileOptions;
-use crate::models::tutorial::Example;
-
-/// One rung of the tutorial staircase.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stage {
-    /// 1, 2 or 3.
-    pub number: u8,
-    /// The graph.
-    pub example: Example,
-    /// Where its weights go.
-    pub policy: ConstantMaterializationPolicy,
-}
-
-impl Stage {
-    /// Returns stage `number` (1, 2 or 3).
-    pub fn new(number: u8) -> Option<Self> {
-        let (example, policy) = match number {
-            1 => (Example::Affine, ConstantMaterializationPolicy::InlineAlways),
-            2 => (Example::Linear, ConstantMaterializationPolicy::InlineAlways),
-            3 => (
-                Example::Linear,
-                ConstantMaterializationPolicy::ExternalAlways,
-            ),
-            _ => return None,
-        };
-        Some(Self {
-            number,
-            example,
-            policy,
-        })
-    }
-}
+pub use crate::models::tutorial::Stage;
 
 /// What running a stage produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,15 +30,12 @@ pub struct StageReport {
 pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
     let options = CompileOptions::default();
     let session = options.session()?;
-    let context = session.context()?;
-    let mut module = ModuleBuilder::new(
-        context,
-        &format!("stage{}", stage.number),
-        stage.policy,
-        DEFAULT_SCOPE,
-    );
-    stage.example.build(&mut module)?;
-    let converted = module.finish()?;
+    let converted = build_module(
+        &stage,
+        session.context()?,
+        &ExportOptions::default(),
+        &mut Silent,
+    )?;
     let selection = ArtifactSelection::default();
     let artifacts = write_artifacts(
         &session,
