@@ -1,6 +1,6 @@
-//! Export progress on stderr: a spinner with the step and its elapsed time
-//! when stderr is a terminal (`indicatif`), one summary line per finished
-//! step when it is not (logs, CI).
+//! Export progress on stderr: while a step runs, a spinner with the step
+//! and its elapsed time when stderr is a terminal (`indicatif`); when it
+//! ends, one summary line (`irex: compiling: 45.36 s`), terminal or not.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -56,10 +56,10 @@ impl Progress for StderrProgress {
 
     fn end(&mut self, step: Step) {
         let seconds = self.started.elapsed().as_secs_f64();
-        match self.spinner.take() {
-            Some(spinner) => spinner.finish_with_message(format!("{step}: done in {seconds:.2} s")),
-            None => eprintln!("irex: {step}: {seconds:.2} s"),
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
         }
+        eprintln!("irex: {step}: {seconds:.2} s");
     }
 }
 
