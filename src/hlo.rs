@@ -5,7 +5,7 @@
 //! verifiers, and emits text or bytecode.
 //!
 //! Three rooms, importing downward only: `ops` and `quant` build on
-//! `builder`; none imports [`crate::iree`] (the compiler API is a peer,
+//! `builder`; none imports the `iree` layer (the compiler API is a peer,
 //! used above both by the export pipeline).
 //!
 //! Architecture Invariant: no weight value is ever formatted as text by irex.

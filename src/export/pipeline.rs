@@ -7,7 +7,7 @@ use std::path::Path;
 
 use melior::Context;
 
-use super::artifacts::{ArtifactSelection, Artifacts, write_artifacts};
+use super::artifacts::{ArtifactSelection, write_artifacts};
 use super::progress::{Progress, Step};
 use crate::formats::manifest::Manifest;
 use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
@@ -130,6 +130,7 @@ pub fn export_folder(
             source,
         })?;
     }
+    let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
     let manifest = Manifest {
         irex_version: env!("CARGO_PKG_VERSION").into(),
         model_kind: model.kind().name().into(),
@@ -145,7 +146,10 @@ pub fn export_folder(
         sequence_length: graph.sequence_length,
         tokenizer: tokenizer.map(|_| TOKENIZER_FILE_NAME.into()),
         end_token: model.end_token(),
-        ..files_of(&artifacts)
+        parameters,
+        module,
+        mlir_text,
+        mlir_bytecode,
     };
     manifest.write(out)?;
     Ok(manifest)
@@ -159,29 +163,4 @@ fn recorded_flags(compile: &CompileOptions) -> Vec<String> {
         .into_iter()
         .filter(|flag| !flag.starts_with("--iree-llvmcpu-embedded-linker-path="))
         .collect()
-}
-
-/// A manifest naming `artifacts`' files, every other field empty.
-fn files_of(artifacts: &Artifacts) -> Manifest {
-    let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
-    Manifest {
-        irex_version: String::new(),
-        model_kind: String::new(),
-        source: String::new(),
-        functions: Vec::new(),
-        parameter_scope: String::new(),
-        parameters,
-        module,
-        mlir_text,
-        mlir_bytecode,
-        target: String::new(),
-        target_cpu: None,
-        compile_flags: Vec::new(),
-        iree_version: String::new(),
-        device: String::new(),
-        batch: 0,
-        sequence_length: 0,
-        tokenizer: None,
-        end_token: None,
-    }
 }
