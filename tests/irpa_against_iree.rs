@@ -200,7 +200,7 @@ fn same_entries_give_the_same_file_as_iree_create_parameters() {
     let mut output = OsString::from("--output=");
     output.push(&iree_archive);
     // iree-create-parameters writes splats first, then data, in flag order.
-    // Data entries are zero-filled: IREE 3.10's tool fails ("write failed")
+    // Data entries are zero-filled: IREE's tool (3.10 and 3.13) fails ("write failed")
     // when asked to fill data with a value.
     let flags = [
         "--splat=s16=8xi16=3",

@@ -108,8 +108,9 @@ fn write_mlir(
 }
 
 /// Compiles `module` to a `.vmfb` at `path`, first lowering its
-/// `!quant.uniform` weights to integer arithmetic (IREE 3.10 cannot legalize
-/// `stablehlo.uniform_dequantize`; see [`hlo::lower_uniform_quantization`]).
+/// `!quant.uniform` weights to integer arithmetic (IREE 3.13 cannot legalize
+/// per-axis `stablehlo.uniform_dequantize`; see
+/// [`hlo::lower_uniform_quantization`]).
 ///
 /// Like [`compile_module`], this rewrites the module: write MLIR outputs first.
 pub fn compile_to_vmfb(session: &Session, module: &Module<'_>, path: &Path) -> Result<()> {

@@ -41,9 +41,10 @@ impl CompileOptions {
                     "--iree-hal-local-target-device-backends=llvm-cpu".to_string(),
                     format!("--iree-llvmcpu-target-cpu={}", cpu.unwrap_or("host")),
                     // Data tiling through the global-optimization path: SmolLM2's
-                    // prefill 44x and decode 9x faster, logits unchanged. Not
-                    // `--iree-opt-data-tiling`, which in IREE 3.10 takes the
-                    // dispatch-creation path and computes wrong logits.
+                    // prefill 44x and decode 9x faster, logits unchanged. The
+                    // dispatch-creation path (`--iree-opt-data-tiling`) computed
+                    // wrong logits in IREE 3.10; in 3.13 it is right, with a
+                    // slower prefill and a faster decode (ARCHITECTURE.md).
                     "--iree-global-opt-data-tiling".to_string(),
                 ];
                 if let Some(linker) = embedded_linker() {

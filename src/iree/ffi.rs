@@ -1,5 +1,5 @@
 //! Declarations of the IREE compiler embedding API (`embedding_api.h`, API
-//! 1.4, as shipped in IREE 3.10) and the MLIR interop functions of
+//! 1.4, as IREE 3.10 through 3.13 ship it) and the MLIR interop functions of
 //! `mlir_interop.h` that irex calls. `libIREECompiler.so` exports both.
 
 #![allow(non_camel_case_types, reason = "C type names from embedding_api.h")]

@@ -11,7 +11,8 @@ use melior::{Context, ContextRef};
 use super::IreeError;
 use super::ffi;
 
-/// The API major version these bindings were written for (IREE 3.10 reports 1.4).
+/// The API major version these bindings were written for (IREE 3.10 and
+/// 3.13 both report 1.4).
 pub const API_MAJOR_VERSION: u32 = 1;
 
 /// Dialects irex emits; loaded into a session's context before any op is built.
@@ -75,7 +76,7 @@ fn initialize() -> Result<(), IreeError> {
 
 /// Serialises every embedding-API call that touches the compiler's
 /// process-wide state: session creation, flags, activation, invocations,
-/// pipelines and teardown. IREE 3.10 initialises LLVM targets, command-line
+/// pipelines and teardown. IREE (3.10, measured) initialises LLVM targets, command-line
 /// option bindings and plugins lazily and not thread-safely: sessions used
 /// from several threads at once were seen to fail `createTargetMachine`,
 /// crash, and spin forever in `llvm::TargetRegistry::lookupTarget`. Building

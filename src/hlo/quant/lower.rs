@@ -1,9 +1,11 @@
 //! Lowering `!quant.uniform` weights to integer arithmetic before IREE
 //! compiles a module.
 //!
-//! IREE 3.10's input pipeline marks `stablehlo.uniform_dequantize` illegal
-//! and does not register StableHLO's own quant-to-math pass, so irex lowers
-//! what it emits itself: every `stablehlo.uniform_dequantize` becomes
+//! IREE 3.10's input pipeline marks `stablehlo.uniform_dequantize` illegal;
+//! 3.13's legalizes the per-tensor form but still fails on the per-axis one
+//! (its quant-to-standard rewrite leaves a `chlo.broadcast_subtract` that
+//! the pipeline then refuses, zero points or not). So irex lowers what it
+//! emits itself, one path for both: every `stablehlo.uniform_dequantize` becomes
 //! `convert` to f32, `subtract` of the zero points (when any is non-zero)
 //! and `multiply` by the scales (per-axis ones broadcast along their axis),
 //! the StableHLO specification's `(convert(x) − zero_point) · scale`; the
