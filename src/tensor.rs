@@ -10,7 +10,9 @@ mod element;
 mod ggml_type;
 mod spec;
 
-pub use buffer::{BufferHandle, MappedFile, MappedWindow, uniform_pattern};
+pub use buffer::{
+    BufferHandle, MappedFile, MappedWindow, check_regular_file, read_regular_file, uniform_pattern,
+};
 pub use element::ElementType;
 pub use ggml_type::GgmlType;
 pub use spec::{TensorEncoding, TensorSpec};

@@ -285,6 +285,71 @@ fn bad_token_input_is_refused_once() {
     );
 }
 
+/// Runs irex with `args`; fails the test instead of hanging past 30 s.
+fn irex_within_deadline(args: &[&str]) -> Output {
+    let mut child = Command::new(IREX)
+        .args(args)
+        .current_dir(scratch())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("irex {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn fifos_are_refused_before_anything_opens_them() {
+    let fifo = scratch().join("model.gguf.fifo");
+    mkfifo(&fifo);
+    let folder = scratch().join("fifo-bert");
+    std::fs::create_dir_all(&folder).unwrap();
+    mkfifo(&folder.join("config.json"));
+    std::fs::write(folder.join("model.safetensors"), b"").unwrap();
+    let cases: [&[&str]; 4] = [
+        &["inspect", path(&fifo)],
+        &["pack", path(&fifo), "-o", "fifo.irpa"],
+        &["print", path(&fifo)],
+        &["export", path(&folder), "-o", "fifo-out"],
+    ];
+    for args in cases {
+        let run = irex_within_deadline(args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_manifest_that_contradicts_its_module_is_refused() {
+    let folder = scratch().join("hostile-manifest");
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(tiny_export()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+    }
+    let mut manifest = Manifest::read(&folder).unwrap();
+    manifest.sequence_length = 1 << 40;
+    manifest.write(&folder).unwrap();
+    refused(
+        &["logits", path(&folder), "--tokens", "1"],
+        "irex.json describes `prefill` argument 0 as tensor<1x8xi32>, but its batch and sequence length make [1, 1099511627776]",
+    );
+}
+
 #[test]
 fn print_into_a_closed_pipe_exits_0() {
     // Large enough that `head` closes the pipe while irex is still writing.

@@ -91,10 +91,10 @@ impl Manifest {
     /// Reads the manifest of an export folder.
     pub fn read(folder: &Path) -> Result<Self, FormatError> {
         let path = folder.join(MANIFEST_FILE_NAME);
-        let text = std::fs::read_to_string(&path).map_err(|source| {
+        let bytes = crate::tensor::read_regular_file(&path).map_err(|source| {
             FormatError::io(FormatName::Manifest, "file", &source).with_path(&path)
         })?;
-        serde_json::from_str(&text).map_err(|error| {
+        serde_json::from_slice(&bytes).map_err(|error| {
             let kind = FormatErrorKind::InvalidValue {
                 found: error.to_string(),
                 expected: "an irex.json written by irex export".into(),

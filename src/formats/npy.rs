@@ -145,7 +145,7 @@ impl NpyArray {
 
     /// Reads an array from `path`.
     pub fn read(path: &Path) -> Result<Self, FormatError> {
-        let bytes = std::fs::read(path)
+        let bytes = crate::tensor::read_regular_file(path)
             .map_err(|error| FormatError::io(FormatName::Npy, "file", &error).with_path(path))?;
         Self::parse(&bytes).map_err(|error| error.with_path(path))
     }

@@ -45,7 +45,7 @@ impl Model for BertModel {
 
     fn tokenizer_json(&self) -> crate::models::Result<Option<Vec<u8>>> {
         let path = self.tokenizer_path();
-        let bytes = std::fs::read(&path).map_err(|error| {
+        let bytes = crate::tensor::read_regular_file(&path).map_err(|error| {
             ModelError::config(&path, format!("cannot read the tokenizer: {error}"))
         })?;
         Ok(Some(bytes))

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::embed::f32_values;
-use super::folder::ExportFolder;
+use super::folder::{ExportFolder, tensor_dims};
 use super::runner::{Arg, Runner};
 use crate::formats::npy::NpyArray;
 use crate::models::ModelKind;
@@ -36,7 +36,9 @@ impl CausalLm {
     /// Opens the causal LM exported to `folder`.
     pub fn open(folder: &Path) -> crate::Result<Self> {
         let folder = ExportFolder::open_as(folder, ModelKind::CausalLm)?;
-        let length = usize::try_from(folder.manifest.sequence_length).unwrap_or(usize::MAX);
+        let sequence = folder.manifest.sequence_length;
+        folder.expect_input(PREFILL_FUNCTION, 0, &[1, sequence])?;
+        let length = usize::try_from(sequence).unwrap_or(usize::MAX);
         Ok(Self { folder, length })
     }
 
@@ -93,7 +95,8 @@ impl CausalLm {
             .manifest
             .function(PREFILL_FUNCTION)
             .and_then(|function| function.outputs.first())
-            .and_then(|logits| vocabulary_of(&logits.r#type))
+            .and_then(|logits| tensor_dims(&logits.r#type))
+            .and_then(|dims| dims.last().copied())
             .unwrap_or(u64::MAX)
     }
 
@@ -176,12 +179,6 @@ fn three<V>(outputs: Vec<V>) -> [V; 3] {
         .unwrap_or_else(|_| unreachable!("the runner returns the results asked for"))
 }
 
-/// The last dimension of `tensor<...xVOCABxf32>`.
-fn vocabulary_of(tensor_type: &str) -> Option<u64> {
-    let dims = tensor_type.strip_prefix("tensor<")?.strip_suffix('>')?;
-    dims.split('x').rev().nth(1)?.parse().ok()
-}
-
 fn argmax(row: &[f32]) -> u32 {
     row.iter()
         .enumerate()
@@ -207,15 +204,4 @@ pub fn generate(
 /// Tokenizes `text` with the tokenizer exported to `folder`.
 pub fn tokenize(folder: &Path, text: &str) -> crate::Result<Vec<u32>> {
     CausalLm::open(folder)?.tokenize(text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_vocabulary_is_the_last_dimension_of_the_logits() {
-        assert_eq!(vocabulary_of("tensor<1x64x49152xf32>"), Some(49152));
-        assert_eq!(vocabulary_of("tensor<f32>"), None);
-    }
 }

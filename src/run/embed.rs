@@ -46,12 +46,12 @@ fn batch_of(encodings: &[tokenizers::Encoding], batch: usize, sequence: usize) -
 pub fn embed(folder: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
     let folder = ExportFolder::open_as(folder, ModelKind::SentenceEncoder)?;
     let manifest = &folder.manifest;
+    folder.expect_input(
+        EMBED_FUNCTION,
+        0,
+        &[manifest.batch, manifest.sequence_length],
+    )?;
     let (batch, sequence) = (manifest.batch as usize, manifest.sequence_length as usize);
-    if batch == 0 || sequence == 0 {
-        return Err(folder
-            .bad_tokens("the export's batch or sequence length is 0".into())
-            .into());
-    }
     let encodings = folder
         .tokenizer()?
         .encode_padded(texts, manifest.sequence_length)?;

@@ -33,6 +33,14 @@ pub enum RunError {
         /// What is missing ("compiled module").
         what: &'static str,
     },
+    /// The manifest contradicts itself or the functions it lists.
+    #[error("`{folder}`: irex.json {message}")]
+    BadManifest {
+        /// The export folder.
+        folder: PathBuf,
+        /// What does not agree.
+        message: String,
+    },
     /// Token input the exported functions cannot take.
     #[error("`{folder}`: {message}")]
     BadTokens {

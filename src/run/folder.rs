@@ -82,11 +82,59 @@ impl ExportFolder {
         Tokenizer::load(&self.named(self.manifest.tokenizer.as_deref(), "tokenizer")?)
     }
 
+    /// Checks that argument `index` of `function` has the static shape
+    /// `expected` (the manifest's batch and sequence length, say), so that
+    /// no number of the manifest sizes anything the module would not take.
+    pub fn expect_input(
+        &self,
+        function: &str,
+        index: usize,
+        expected: &[u64],
+    ) -> Result<(), RunError> {
+        let declared = self
+            .manifest
+            .function(function)
+            .and_then(|f| f.inputs.get(index))
+            .map(|input| input.r#type.clone());
+        let dims = declared.as_deref().and_then(tensor_dims);
+        if dims.as_deref() == Some(expected) && !expected.contains(&0) {
+            return Ok(());
+        }
+        Err(RunError::BadManifest {
+            folder: self.path.clone(),
+            message: format!(
+                "describes `{function}` argument {index} as {}, but its batch and sequence length make {expected:?}",
+                declared.as_deref().unwrap_or("nothing")
+            ),
+        })
+    }
+
     /// A [`RunError::BadTokens`] about this folder.
     pub fn bad_tokens(&self, message: String) -> RunError {
         RunError::BadTokens {
             folder: self.path.clone(),
             message,
         }
+    }
+}
+
+/// The static dimensions of `tensor<AxBx...xTYPE>`.
+pub(super) fn tensor_dims(tensor_type: &str) -> Option<Vec<u64>> {
+    let inner = tensor_type.strip_prefix("tensor<")?.strip_suffix('>')?;
+    let mut parts: Vec<&str> = inner.split('x').collect();
+    parts.pop()?;
+    parts.iter().map(|dim| dim.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tensor_dims;
+
+    #[test]
+    fn tensor_types_give_their_dimensions() {
+        assert_eq!(tensor_dims("tensor<1x64xi32>"), Some(vec![1, 64]));
+        assert_eq!(tensor_dims("tensor<f32>"), Some(vec![]));
+        assert_eq!(tensor_dims("tensor<?x4xf32>"), None);
+        assert_eq!(tensor_dims("memref<4xf32>"), None);
     }
 }

@@ -16,6 +16,10 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Loads the `tokenizer.json` at `path`.
     pub fn load(path: &Path) -> Result<Self, RunError> {
+        crate::tensor::check_regular_file(path).map_err(|error| RunError::Tokenizer {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
         let inner =
             tokenizers::Tokenizer::from_file(path).map_err(|error| RunError::Tokenizer {
                 path: path.to_path_buf(),

@@ -18,6 +18,32 @@ pub struct MappedFile {
     map: Mmap,
 }
 
+/// Refuses anything but a regular file *before* opening it: `open` on a
+/// FIFO blocks until a writer comes, and devices, sockets and `/proc` files
+/// have no length that describes their contents.
+pub fn check_regular_file(path: &Path) -> io::Result<()> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        return Ok(());
+    }
+    let what = if metadata.is_dir() {
+        "a directory, not a regular file"
+    } else {
+        "not a regular file (a FIFO, device or socket)"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("`{}` is {what}", path.display()),
+    ))
+}
+
+/// Reads a small regular file (a configuration, an index, a manifest)
+/// whole, refusing anything that is not a regular file first.
+pub fn read_regular_file(path: &Path) -> io::Result<Vec<u8>> {
+    check_regular_file(path)?;
+    std::fs::read(path)
+}
+
 impl MappedFile {
     /// Maps `path` read-only.
     ///
@@ -35,14 +61,8 @@ impl MappedFile {
     /// change in the tensors read from it; a truncated one turns reads of
     /// the lost pages into SIGBUS. Everything above `formats` is safe code.
     pub fn open(path: &Path) -> io::Result<Arc<Self>> {
+        check_regular_file(path)?;
         let file = File::open(path)?;
-        let metadata = file.metadata()?;
-        if !metadata.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("`{}` is not a regular file", path.display()),
-            ));
-        }
         // SAFETY: the mapping contract above; the map is read-only and
         // lives in the returned `Arc`, with every window cloned from it.
         let map = unsafe { Mmap::map(&file)? };

@@ -63,7 +63,7 @@ fn read_weight_map(path: &Path) -> Result<Vec<(String, String)>, FormatError> {
             "at most 100000000 bytes",
         ));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = crate::tensor::read_regular_file(path).map_err(io)?;
     let index: Value = serde_json::from_slice(&bytes)
         .map_err(|source| invalid("index", source, "a JSON object with weight_map"))?;
     let Some(Value::Object(map)) = index.get("weight_map") else {

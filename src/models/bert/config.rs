@@ -54,8 +54,9 @@ fn config_error(path: &Path, message: impl Into<String>) -> ModelError {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| config_error(path, error.to_string()))?;
+    let bytes = crate::tensor::read_regular_file(path)
+        .map_err(|error| config_error(path, error.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|error| config_error(path, error.to_string()))?;
     serde_json::from_str(&text).map_err(|error| config_error(path, error.to_string()))
 }
 
