@@ -20,7 +20,9 @@ mod error;
 mod ops;
 mod quant;
 
-pub use builder::emit::{PrintOptions, parse_module, print_module, write_bytecode, write_text};
+pub use builder::emit::{
+    PrintOptions, parse_module, print_module, print_module_bytes, write_bytecode, write_text,
+};
 pub use builder::function::{FunctionBuilder, ValueId};
 pub use builder::module::{ConvertedModule, ModuleBuilder};
 pub use builder::policy::{ConstantMaterializationPolicy, ExternalParameterRef, archive_entries};

@@ -351,6 +351,28 @@ fn a_manifest_that_contradicts_its_module_is_refused() {
 }
 
 #[test]
+fn print_shows_a_parameter_key_that_is_not_utf8() {
+    let bytecode = scratch().join("key.mlirbc");
+    let args = ["export", "--example", "linear", "--policy", "external"];
+    succeeds(&[&args[..], &["--emit", "bytecode", "-o", path(&bytecode)]].concat());
+    let mut bytes = std::fs::read(&bytecode).unwrap();
+    let key = b"linear.weight";
+    let mut replaced = 0;
+    while let Some(at) = bytes.windows(key.len()).position(|w| w == key) {
+        bytes[at + 7..at + 9].copy_from_slice(b"\xff\xfe");
+        replaced += 1;
+    }
+    assert!(replaced > 0, "the key is in the bytecode");
+    std::fs::write(&bytecode, &bytes).unwrap();
+    let stdout = succeeds(&["print", path(&bytecode)]);
+    let bad_key = b"linear.\xff\xfeight";
+    assert!(
+        stdout.windows(bad_key.len()).any(|w| w == bad_key),
+        "printed byte for byte"
+    );
+}
+
+#[test]
 fn print_into_a_closed_pipe_exits_0() {
     // Large enough that `head` closes the pipe while irex is still writing.
     let mut text = String::from("func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n");

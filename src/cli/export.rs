@@ -13,7 +13,7 @@ use irex::export::{
 };
 use irex::formats::irpa::write_archive;
 use irex::formats::manifest::Manifest;
-use irex::hlo::{ConstantMaterializationPolicy, PrintOptions, archive_entries, print_module};
+use irex::hlo::{ConstantMaterializationPolicy, PrintOptions, archive_entries, print_module_bytes};
 use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::QuantMode;
@@ -194,13 +194,12 @@ fn export_file(
     }
     let bytes = match emit {
         Emit::Bytecode => converted.module.as_operation().write_bytecode(),
-        _ => print_module(
+        _ => print_module_bytes(
             &converted.module,
             PrintOptions {
                 locations: args.locations,
             },
-        )
-        .into_bytes(),
+        ),
     };
     super::write_output(&args.output, &bytes)?;
     match &args.irpa {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use irex::hlo::{PrintOptions, lower_uniform_quantization, parse_module, print_module};
+use irex::hlo::{PrintOptions, lower_uniform_quantization, parse_module, print_module_bytes};
 use irex::iree::CompileOptions;
 use irex::tensor::MappedFile;
 
@@ -33,11 +33,8 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     if args.lower_quant {
         lower_uniform_quantization(context, &module)?;
     }
-    let text = print_module(
-        &module,
-        PrintOptions {
-            locations: args.locations,
-        },
-    );
-    super::print_bytes(text.as_bytes())
+    let options = PrintOptions {
+        locations: args.locations,
+    };
+    super::print_bytes(&print_module_bytes(&module, options))
 }

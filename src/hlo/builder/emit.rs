@@ -6,7 +6,9 @@ use std::path::Path;
 use melior::Context;
 use melior::ir::Module;
 use melior::ir::operation::{OperationLike, OperationPrintingFlags};
-use mlir_sys::{MlirStringRef, mlirModuleCreateParse};
+use std::ffi::c_void;
+
+use mlir_sys::{MlirStringRef, mlirModuleCreateParse, mlirOperationPrintWithFlags};
 
 use super::operation::capture_diagnostics;
 use crate::hlo::HloError;
@@ -19,22 +21,46 @@ pub struct PrintOptions {
     pub locations: bool,
 }
 
-/// Prints `module` as MLIR text.
-pub fn print_module(module: &Module<'_>, options: PrintOptions) -> String {
+/// Prints `module` as MLIR text, byte for byte as MLIR prints it: strings
+/// in a module read from a file need not be UTF-8 (a parameter key, say), so
+/// the text is bytes, not a `String`.
+pub fn print_module_bytes(module: &Module<'_>, options: PrintOptions) -> Vec<u8> {
     let flags = OperationPrintingFlags::new().enable_debug_info(options.locations, false);
-    module
-        .as_operation()
-        .to_string_with_flags(flags)
-        .unwrap_or_else(|_| module.as_operation().to_string())
+    let mut bytes: Vec<u8> = Vec::new();
+    // SAFETY: the module and the flags are alive for the call; the callback
+    // only appends the chunks MLIR hands it to `bytes`, which outlives it.
+    unsafe {
+        mlirOperationPrintWithFlags(
+            module.as_operation().to_raw(),
+            flags.to_raw(),
+            Some(append_chunk),
+            (&mut bytes as *mut Vec<u8>).cast(),
+        );
+    }
+    bytes
+}
+
+/// Appends one printed chunk to the `Vec<u8>` behind `data`.
+unsafe extern "C" fn append_chunk(chunk: MlirStringRef, data: *mut c_void) {
+    // SAFETY: `data` is the `Vec<u8>` print_module_bytes passed; the chunk
+    // is `length` valid bytes for the duration of the callback.
+    unsafe {
+        let bytes = &mut *(data as *mut Vec<u8>);
+        bytes.extend_from_slice(std::slice::from_raw_parts(chunk.data.cast(), chunk.length));
+    }
+}
+
+/// Prints `module` as MLIR text; bytes that are not UTF-8 (see
+/// [`print_module_bytes`]) become U+FFFD.
+pub fn print_module(module: &Module<'_>, options: PrintOptions) -> String {
+    String::from_utf8_lossy(&print_module_bytes(module, options)).into_owned()
 }
 
 /// Writes `module` as MLIR text to `path` atomically.
 pub fn write_text(module: &Module<'_>, options: PrintOptions, path: &Path) -> Result<(), HloError> {
-    write_atomically(path, print_module(module, options).as_bytes()).map_err(|source| {
-        HloError::Io {
-            path: path.display().to_string(),
-            source,
-        }
+    write_atomically(path, &print_module_bytes(module, options)).map_err(|source| HloError::Io {
+        path: path.display().to_string(),
+        source,
     })
 }
 
