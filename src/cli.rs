@@ -73,6 +73,8 @@ pub fn main() -> ExitCode {
 
 /// The error and its causes, each said once: a cause whose text the
 /// message already holds (errors that show their source) is not repeated.
+/// Values from files cannot forge lines: every line after the first is
+/// indented, control characters are escaped and each line is capped.
 fn message(error: &anyhow::Error) -> String {
     let mut message = error.to_string();
     for cause in error.chain().skip(1) {
@@ -82,7 +84,30 @@ fn message(error: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message
+    let lines: Vec<String> = message.lines().map(printable_line).collect();
+    lines.join("\n  ")
+}
+
+/// The longest line an error prints, in characters.
+const LINE_LIMIT: usize = 1000;
+
+/// `line` with control characters escaped, cut at [`LINE_LIMIT`].
+fn printable_line(line: &str) -> String {
+    let line = line.trim_start();
+    let mut out = String::new();
+    for (shown, c) in line.chars().enumerate() {
+        if shown == LINE_LIMIT {
+            let rest = line.chars().count() - shown;
+            out.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -93,11 +118,13 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Writes `bytes` to stdout; a closed stdout is a broken pipe, not a panic.
+/// Writes `bytes` to stdout; a closed stdout is a broken pipe (ended
+/// quietly by `main`), a full one a typed error, never a panic.
 fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    Ok(stdout.flush()?)
+    stdout.write_all(bytes).context("writing to stdout")?;
+    stdout.flush().context("writing to stdout")
 }
 
 /// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.

@@ -373,6 +373,62 @@ fn print_shows_a_parameter_key_that_is_not_utf8() {
 }
 
 #[test]
+fn an_export_leaves_no_artifact_of_an_earlier_one() {
+    let gguf = tiny_gguf();
+    let out = scratch().join("restaled");
+    succeeds(&["export", path(&gguf), "--seq-len", "4", "-o", path(&out)]);
+    assert!(out.join("model.vmfb").exists());
+    let args = [
+        "export",
+        path(&gguf),
+        "--seq-len",
+        "4",
+        "--emit",
+        "text",
+        "--no-compile",
+    ];
+    succeeds(&[&args[..], &["-o", path(&out)]].concat());
+    assert!(!out.join("model.vmfb").exists(), "the old module is gone");
+    assert!(
+        !out.join("model.mlirbc").exists(),
+        "the old bytecode is gone"
+    );
+    assert!(out.join("model.mlir").exists());
+    refused(
+        &["logits", path(&out), "--tokens", "1"],
+        "its irex.json names no compiled module",
+    );
+}
+
+#[test]
+fn a_batch_past_what_the_runtime_indexes_is_refused() {
+    let minilm = common::minilm_folder();
+    let args = ["export", path(&minilm), "--batch", "18446744073709551615"];
+    refused(
+        &[&args[..], &["--no-compile", "-o", "huge"]].concat(),
+        "batch × sequence ≤ 2^24",
+    );
+}
+
+#[test]
+fn values_from_files_cannot_forge_lines() {
+    let header = r#"{"w":{"dtype":"F32\nirex: forged","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend(header.as_bytes());
+    file.extend([0; 4]);
+    let checkpoint = scratch().join("forged.safetensors");
+    std::fs::write(&checkpoint, file).unwrap();
+    let run = irex_in(scratch(), &["inspect", path(&checkpoint)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("irex:")).count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
 fn print_into_a_closed_pipe_exits_0() {
     // Large enough that `head` closes the pipe while irex is still writing.
     let mut text = String::from("func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n");

@@ -131,6 +131,12 @@ pub fn export_folder(
         })?;
     }
     let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
+    let written = [&mlir_text, &mlir_bytecode, &parameters, &module];
+    let mut kept: Vec<&str> = written.iter().filter_map(|name| name.as_deref()).collect();
+    if tokenizer.is_some() {
+        kept.push(TOKENIZER_FILE_NAME);
+    }
+    remove_stale_artifacts(out, &kept)?;
     let manifest = Manifest {
         irex_version: env!("CARGO_PKG_VERSION").into(),
         model_kind: model.kind().name().into(),
@@ -153,6 +159,34 @@ pub fn export_folder(
     };
     manifest.write(out)?;
     Ok(manifest)
+}
+
+/// The files an export folder may hold; those this export did not write are
+/// an earlier export's, and would be used with this manifest (a stale
+/// `model.vmfb` after `--no-compile`, say), so they go.
+const ARTIFACT_NAMES: [&str; 5] = [
+    "model.mlir",
+    "model.mlirbc",
+    "model.irpa",
+    "model.vmfb",
+    TOKENIZER_FILE_NAME,
+];
+
+fn remove_stale_artifacts(out: &Path, kept: &[&str]) -> crate::Result<()> {
+    for name in ARTIFACT_NAMES.iter().filter(|name| !kept.contains(name)) {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                return Err(crate::Error::Io {
+                    what: "removing the stale",
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The compile flags to record: the session's, without paths of this

@@ -25,11 +25,15 @@ pub fn build_embedder(
     batch: u64,
     sequence: u64,
 ) -> crate::models::Result<()> {
-    if sequence == 0 || sequence > model.config.max_position_embeddings || batch == 0 {
+    // The runtime indexes with i32: a batch that overflows it makes invalid IR.
+    let fits = batch
+        .checked_mul(sequence)
+        .is_some_and(|tokens| tokens <= 1 << 24);
+    if sequence == 0 || sequence > model.config.max_position_embeddings || batch == 0 || !fits {
         return Err(ModelError::config(
             model.folder.join("config.json"),
             format!(
-                "sequence length {sequence} and batch {batch}: need 1 ≤ sequence ≤ max_position_embeddings ({}) and batch ≥ 1",
+                "sequence length {sequence} and batch {batch}: need 1 ≤ sequence ≤ max_position_embeddings ({}), batch ≥ 1 and batch × sequence ≤ 2^24",
                 model.config.max_position_embeddings
             ),
         ));
