@@ -429,6 +429,68 @@ fn values_from_files_cannot_forge_lines() {
 }
 
 #[test]
+fn the_generation_loop_in_the_module_continues_as_the_host_loop_does() {
+    let gguf = tiny_gguf();
+    let (host, looped) = (scratch().join("host-loop"), scratch().join("module-loop"));
+    let args = ["export", path(&gguf), "--seq-len", "8", "-o"];
+    succeeds(&[&args[..], &[path(&host)]].concat());
+    succeeds(&[&args[..], &[path(&looped), "--generation-loop"]].concat());
+    let manifest = Manifest::read(&looped).unwrap();
+    let generate = manifest.function("generate").expect("generate is listed");
+    let inputs: Vec<&str> = generate.inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        inputs,
+        ["prompt", "prompt_length", "max_new_tokens", "end_token"]
+    );
+    let continuation = |folder: &Path| {
+        let run = irex_in(
+            scratch(),
+            &[
+                "generate",
+                path(folder),
+                "--prompt",
+                "ab",
+                "--max-tokens",
+                "5",
+            ],
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (
+            String::from_utf8(run.stdout).unwrap(),
+            String::from_utf8(run.stderr).unwrap(),
+        )
+    };
+    let ((host_text, host_log), (loop_text, loop_log)) =
+        (continuation(&host), continuation(&looped));
+    assert_eq!(loop_text, host_text);
+    let new_tokens = |log: &str| {
+        log.lines()
+            .find(|l| l.contains("new tokens"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(new_tokens(&loop_log), new_tokens(&host_log));
+    assert!(
+        loop_log.contains("one call of the module's generate loop"),
+        "{loop_log}"
+    );
+    refused(
+        &[
+            "export",
+            path(&common::minilm_folder()),
+            "--generation-loop",
+            "-o",
+            "x",
+        ],
+        "--generation-loop does not apply to a sentence-transformers BERT folder",
+    );
+}
+
+#[test]
 fn print_into_a_closed_pipe_exits_0() {
     // Large enough that `head` closes the pipe while irex is still writing.
     let mut text = String::from("func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n");

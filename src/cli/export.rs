@@ -56,6 +56,10 @@ pub struct ExportArgs {
     /// module; the default), dequant (f32 at export) or dequant-f16.
     #[arg(long)]
     quant: Option<QuantMode>,
+    /// Also build `generate`, greedy generation inside the module in one call
+    /// (GGUF llama; `irex generate` then uses it). Doubles the compile time.
+    #[arg(long)]
+    generation_loop: bool,
     /// Batch size of the model's functions (BERT; default 1).
     #[arg(long)]
     batch: Option<u64>,
@@ -135,6 +139,7 @@ fn export_options(args: &ExportArgs) -> ExportOptions {
         batch: args.batch,
         sequence_length: args.seq_len,
         quant: args.quant,
+        generation_loop: args.generation_loop,
         compile: CompileOptions {
             target: args.target.clone(),
             target_cpu: args.target_cpu.clone(),

@@ -36,13 +36,22 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     super::print_bytes(format!("{}{text}\n", args.prompt).as_bytes())?;
     eprintln!("irex: prompt tokens {prompt:?}");
     eprintln!("irex: new tokens {:?}", generation.tokens);
-    let steps = generation.tokens.len().saturating_sub(1);
-    eprintln!(
-        "irex: prefill {} tokens in {:.2} s; {steps} decode steps in {:.2} s = {:.2} tokens/s (each step is one iree-run-module process)",
-        prompt.len(),
-        generation.prefill_seconds,
-        generation.decode_seconds,
-        steps.max(1) as f64 / generation.decode_seconds.max(1e-9)
-    );
+    let count = generation.tokens.len();
+    match generation.prefill_seconds {
+        Some(prefill) => {
+            let steps = count.saturating_sub(1);
+            let decode = generation.seconds - prefill;
+            eprintln!(
+                "irex: prefill {} tokens in {prefill:.2} s; {steps} decode steps in {decode:.2} s = {:.2} tokens/s (each step is one iree-run-module process)",
+                prompt.len(),
+                steps.max(1) as f64 / decode.max(1e-9)
+            );
+        }
+        None => eprintln!(
+            "irex: {count} tokens in {:.2} s = {:.2} tokens/s (one call of the module's generate loop, loading included)",
+            generation.seconds,
+            count as f64 / generation.seconds.max(1e-9)
+        ),
+    }
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct ExportOptions {
     pub sequence_length: Option<u64>,
     /// How block-quantized weights reach the module.
     pub quant: Option<QuantMode>,
+    /// Also build an in-module generation loop (`generate`).
+    pub generation_loop: bool,
     /// Target and compiler flags.
     pub compile: CompileOptions,
     /// Which files to write.
@@ -49,6 +51,7 @@ impl Default for ExportOptions {
             batch: None,
             sequence_length: None,
             quant: None,
+            generation_loop: false,
             compile: CompileOptions::default(),
             selection: ArtifactSelection::default(),
         }
@@ -72,10 +75,12 @@ impl ExportOptions {
         take(GraphOption::Batch, self.batch.is_some())?;
         take(GraphOption::SequenceLength, self.sequence_length.is_some())?;
         take(GraphOption::Quant, self.quant.is_some())?;
+        take(GraphOption::GenerationLoop, self.generation_loop)?;
         Ok(GraphOptions {
             batch: self.batch.unwrap_or(defaults.batch),
             sequence_length: self.sequence_length.unwrap_or(defaults.sequence_length),
             quant: self.quant.unwrap_or(defaults.quant),
+            generation_loop: self.generation_loop,
         })
     }
 }

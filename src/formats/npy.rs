@@ -113,6 +113,16 @@ impl NpyArray {
         })
     }
 
+    /// Returns the elements as i32, when the array holds i32.
+    pub fn to_i32(&self) -> Option<Vec<i32>> {
+        (self.element == ElementType::I32).then(|| {
+            self.data
+                .chunks_exact(4)
+                .map(|chunk| i32::from_le_bytes(chunk.try_into().unwrap()))
+                .collect()
+        })
+    }
+
     /// Serializes the array.
     pub fn to_bytes(&self) -> Vec<u8> {
         let dims: Vec<String> = self.shape.iter().map(u64::to_string).collect();

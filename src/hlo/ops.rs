@@ -5,6 +5,7 @@
 //! [`FunctionBuilder`](crate::hlo::FunctionBuilder)'s one `build` path.
 
 pub(super) mod constants;
+pub(super) mod control;
 pub(super) mod dot;
 pub(super) mod elementwise;
 pub(super) mod indexing;

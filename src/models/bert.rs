@@ -36,6 +36,7 @@ impl Model for BertModel {
             batch: 1,
             sequence_length: 128,
             quant: Default::default(),
+            generation_loop: false,
         }
     }
 

@@ -3,11 +3,13 @@
 //! mapped windows, and the graph (`graph`) llama.cpp computes for them.
 
 mod config;
+mod generate;
 mod graph;
 mod model;
 mod tokenizer;
 
 pub use config::LlamaConfig;
+pub use generate::GENERATE_FUNCTION;
 pub use graph::{DECODE_FUNCTION, PREFILL_FUNCTION, build_functions};
 pub use model::LlamaModel;
 pub use tokenizer::tokenizer_json;
@@ -37,11 +39,15 @@ impl Model for LlamaModel {
             batch: 1,
             sequence_length: 64.min(self.config.context),
             quant: Default::default(),
+            generation_loop: false,
         }
     }
 
     fn takes(&self, option: GraphOption) -> bool {
-        matches!(option, GraphOption::SequenceLength | GraphOption::Quant)
+        matches!(
+            option,
+            GraphOption::SequenceLength | GraphOption::Quant | GraphOption::GenerationLoop
+        )
     }
 
     fn tokenizer_json(&self) -> crate::models::Result<Option<Vec<u8>>> {
@@ -58,6 +64,6 @@ impl Model for LlamaModel {
         module: &mut ModuleBuilder<'_>,
         options: &GraphOptions,
     ) -> crate::models::Result<()> {
-        build_functions(module, self, options.sequence_length, options.quant)
+        build_functions(module, self, options)
     }
 }

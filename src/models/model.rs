@@ -60,6 +60,8 @@ pub enum GraphOption {
     SequenceLength,
     /// How block-quantized weights reach the module.
     Quant,
+    /// Whether a causal LM also gets an in-module generation loop.
+    GenerationLoop,
 }
 
 impl GraphOption {
@@ -69,6 +71,7 @@ impl GraphOption {
             Self::Batch => "--batch",
             Self::SequenceLength => "--seq-len",
             Self::Quant => "--quant",
+            Self::GenerationLoop => "--generation-loop",
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct GraphOptions {
     pub sequence_length: u64,
     /// How block-quantized weights reach the module.
     pub quant: QuantMode,
+    /// Also build `generate`: greedy generation in one call (causal LMs).
+    pub generation_loop: bool,
 }
 
 /// A model irex can export: read from its source and checked, it builds its

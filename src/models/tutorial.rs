@@ -163,6 +163,7 @@ impl Model for Example {
             batch: 1,
             sequence_length: 1,
             quant: Default::default(),
+            generation_loop: false,
         }
     }
 

@@ -12,7 +12,7 @@ use super::folder::{ExportFolder, tensor_dims};
 use super::runner::{Arg, Runner};
 use crate::formats::npy::NpyArray;
 use crate::models::ModelKind;
-use crate::models::llama::{DECODE_FUNCTION, PREFILL_FUNCTION};
+use crate::models::llama::{DECODE_FUNCTION, GENERATE_FUNCTION, PREFILL_FUNCTION};
 
 /// What greedy generation produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,10 +20,11 @@ pub struct Generation {
     /// The new tokens, in order (ending with the end token if one came).
     pub tokens: Vec<u32>,
     /// Seconds the prefill call took (with the runner's start-up: for
-    /// `iree-run-module`, process start and module and parameter loading).
-    pub prefill_seconds: f64,
-    /// Seconds all decode calls took together.
-    pub decode_seconds: f64,
+    /// `iree-run-module`, process start and module and parameter loading),
+    /// when generation ran one call per step.
+    pub prefill_seconds: Option<f64>,
+    /// Seconds the whole generation took.
+    pub seconds: f64,
 }
 
 /// An exported causal LM, opened: the folder and its checked lengths.
@@ -123,7 +124,8 @@ impl CausalLm {
     }
 
     /// Greedily continues `prompt` by up to `max_tokens` tokens; stops early
-    /// at `end_token`.
+    /// at `end_token`. Uses the module's own `generate` loop when the export
+    /// has one (one call for the whole continuation), else the host loop.
     pub fn generate(
         &self,
         prompt: &[u32],
@@ -134,10 +136,25 @@ impl CausalLm {
         if max_tokens == 0 {
             return Ok(Generation {
                 tokens: Vec::new(),
-                prefill_seconds: 0.0,
-                decode_seconds: 0.0,
+                prefill_seconds: None,
+                seconds: 0.0,
             });
         }
+        if self.folder.manifest.function(GENERATE_FUNCTION).is_some() {
+            return self.generate_in_module(prompt, max_tokens, end_token);
+        }
+        self.generate_stepwise(prompt, max_tokens, end_token)
+    }
+
+    /// The host loop: one `prefill` call, then one `decode` call per token,
+    /// the KV caches kept by the runner between calls.
+    pub fn generate_stepwise(
+        &self,
+        prompt: &[u32],
+        max_tokens: usize,
+        end_token: Option<u32>,
+    ) -> crate::Result<Generation> {
+        self.check_tokens(prompt, max_tokens.max(1))?;
         let mut runner = self.folder.runner()?;
         let started = Instant::now();
         let outputs = runner.call(PREFILL_FUNCTION, &[Arg::Host(self.padded(prompt))], 3)?;
@@ -166,8 +183,46 @@ impl CausalLm {
         }
         Ok(Generation {
             tokens,
-            prefill_seconds,
-            decode_seconds: started.elapsed().as_secs_f64(),
+            prefill_seconds: Some(prefill_seconds),
+            seconds: prefill_seconds + started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The module's `generate`: one call for the whole continuation.
+    fn generate_in_module(
+        &self,
+        prompt: &[u32],
+        max_tokens: usize,
+        end_token: Option<u32>,
+    ) -> crate::Result<Generation> {
+        let mut runner = self.folder.runner()?;
+        let started = Instant::now();
+        let scalar = |value: i64| Arg::Host(NpyArray::from_i32(&[1], &[value as i32]));
+        let args = [
+            Arg::Host(self.padded(prompt)),
+            scalar(prompt.len() as i64),
+            scalar(max_tokens as i64),
+            scalar(end_token.map_or(-1, i64::from)),
+        ];
+        let outputs = runner.call(GENERATE_FUNCTION, &args, 2)?;
+        let all = runner.read(&outputs[0])?.to_i32();
+        let count = runner.read(&outputs[1])?.to_i32();
+        let (Some(all), Some(&[count])) = (all, count.as_deref()) else {
+            return Err(crate::run::RunError::UnexpectedResult {
+                function: GENERATE_FUNCTION.into(),
+                message: "results of another element type or shape than i32 tokens and count"
+                    .into(),
+            }
+            .into());
+        };
+        let end = (prompt.len() + count.max(0) as usize).min(all.len());
+        Ok(Generation {
+            tokens: all[prompt.len().min(end)..end]
+                .iter()
+                .map(|&t| t as u32)
+                .collect(),
+            prefill_seconds: None,
+            seconds: started.elapsed().as_secs_f64(),
         })
     }
 }

@@ -201,6 +201,44 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         ValueId(self.values.len() as u32 - 1)
     }
 
+    /// Appends an op and records each of its results with its type.
+    pub(in crate::hlo) fn push_results(
+        &mut self,
+        operation: Operation<'c>,
+        result_types: &[TensorType],
+    ) -> Vec<ValueId> {
+        let appended = self.block().append_operation(operation);
+        let raws: Vec<MlirValue> = (0..result_types.len())
+            .map(|index| {
+                let result = appended.result(index).expect("op built with these results");
+                Value::from(result).to_raw()
+            })
+            .collect();
+        raws.into_iter()
+            .zip(result_types)
+            .map(|(raw, result_type)| self.track(raw, result_type.clone()))
+            .collect()
+    }
+
+    /// Records a value (a result, or a block argument) and returns its id.
+    pub(in crate::hlo) fn track(&mut self, raw: MlirValue, result_type: TensorType) -> ValueId {
+        self.values.push((raw, result_type));
+        ValueId(self.values.len() as u32 - 1)
+    }
+
+    /// Runs `build` with ops appended to `block` (the entry block of a
+    /// region being built) instead of the function's block.
+    pub(in crate::hlo) fn in_block<T>(
+        &mut self,
+        block: MlirBlock,
+        build: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        let outer = std::mem::replace(&mut self.block, block);
+        let result = build(self);
+        self.block = outer;
+        result
+    }
+
     /// Appends a single-result op whose result the builder does not track
     /// (a value of a type [`TensorType`] cannot describe, used right away).
     pub(in crate::hlo) fn append_untracked(&mut self, operation: Operation<'c>) -> MlirValue {

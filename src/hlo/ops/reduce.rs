@@ -15,8 +15,10 @@ use crate::hlo::builder::types::TensorType;
 pub enum Reduction {
     /// Sum, starting from 0.
     Sum,
-    /// Maximum, starting from -∞.
+    /// Maximum, starting from -∞ (the lowest integer for integers).
     Max,
+    /// Minimum, starting from +∞ (the highest integer for integers).
+    Min,
 }
 
 impl Reduction {
@@ -24,13 +26,20 @@ impl Reduction {
         match self {
             Self::Sum => "stablehlo.add",
             Self::Max => "stablehlo.maximum",
+            Self::Min => "stablehlo.minimum",
         }
     }
 
-    fn identity(self) -> f64 {
-        match self {
-            Self::Sum => 0.0,
-            Self::Max => f64::NEG_INFINITY,
+    /// The starting value for `element`: infinities for floats, the
+    /// extreme values of the width for (signed) integers.
+    fn identity(self, element: crate::tensor::ElementType) -> f64 {
+        let integer_bound = || ((1u64 << (element.bit_width() - 1)) - 1) as f64;
+        match (self, element.is_float()) {
+            (Self::Sum, _) => 0.0,
+            (Self::Max, true) => f64::NEG_INFINITY,
+            (Self::Min, true) => f64::INFINITY,
+            (Self::Max, false) => -integer_bound() - 1.0,
+            (Self::Min, false) => integer_bound(),
         }
     }
 }
@@ -62,7 +71,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
             &format!("{location}.init"),
             element,
             &[],
-            reduction.identity(),
+            reduction.identity(element),
         )?;
         let shape: Vec<u64> = (0..operand_type.rank())
             .filter(|d| !dimensions.contains(&(*d as u64)))

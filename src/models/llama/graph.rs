@@ -5,15 +5,15 @@
 //! RMSNorm → SwiGLU feed-forward → residual; then RMSNorm and the output
 //! projection (tied to the token embedding when `output.weight` is absent).
 //!
-//! Block-quantized weights follow the [`QuantMode`]: kept packed (the GGUF
+//! Block-quantized weights follow the [`QuantMode`](crate::models::QuantMode): kept packed (the GGUF
 //! blocks verbatim in the `.irpa`, unpacked by StableHLO ops in the module),
 //! or dequantized at export to f32 or f16, exact to the reference
 //! dequantizers.
 
 use super::model::LlamaModel;
 use crate::hlo::{Comparison, HloError, ModuleBuilder, TensorType, ValueId};
+use crate::models::GraphOptions;
 use crate::models::ModelError;
-use crate::models::QuantMode;
 use crate::models::layers::{Bias, Layers};
 use crate::models::weights::GgufWeights;
 use crate::tensor::ElementType;
@@ -34,9 +34,9 @@ pub const DECODE_FUNCTION: &str = "decode";
 pub fn build_functions(
     module: &mut ModuleBuilder<'_>,
     model: &LlamaModel,
-    sequence: u64,
-    mode: QuantMode,
+    options: &GraphOptions,
 ) -> crate::models::Result<()> {
+    let (sequence, mode) = (options.sequence_length, options.quant);
     if sequence == 0 || sequence > model.config.context {
         return Err(ModelError::config(
             "llama.context_length",
@@ -48,7 +48,11 @@ pub fn build_functions(
     }
     let weights = GgufWeights::new(&model.gguf, mode);
     build_prefill(module, model, &weights, sequence)?;
-    build_decode(module, model, &weights, sequence)
+    build_decode(module, model, &weights, sequence)?;
+    if options.generation_loop {
+        super::generate::build_generate(module, model, sequence)?;
+    }
+    Ok(())
 }
 
 fn build_prefill(
