@@ -64,6 +64,10 @@ impl Model for LlamaModel {
         module: &mut ModuleBuilder<'_>,
         options: &GraphOptions,
     ) -> crate::models::Result<()> {
-        build_functions(module, self, options)
+        build_functions(module, self, options)?;
+        if options.generation_loop {
+            generate::build_generate(module, self, options.sequence_length)?;
+        }
+        Ok(())
     }
 }

@@ -48,11 +48,7 @@ pub fn build_functions(
     }
     let weights = GgufWeights::new(&model.gguf, mode);
     build_prefill(module, model, &weights, sequence)?;
-    build_decode(module, model, &weights, sequence)?;
-    if options.generation_loop {
-        super::generate::build_generate(module, model, sequence)?;
-    }
-    Ok(())
+    build_decode(module, model, &weights, sequence)
 }
 
 fn build_prefill(
