@@ -2,7 +2,7 @@
 //! typed error naming the field (and key or tensor), no panic, no
 //! allocation driven by a count the file cannot back, linear time.
 
-use irex::formats::gguf::{Gguf, MetadataValue};
+use irex::formats::gguf::{Gguf, MetadataArray, MetadataValue};
 use irex::formats::{FormatError, FormatErrorKind};
 
 mod common;
@@ -350,5 +350,55 @@ fn the_real_model_parses() {
     assert_eq!(
         gguf.tensor("token_embd.weight").unwrap().spec.shape,
         [49152, 576]
+    );
+}
+
+#[test]
+fn arrays_cost_their_bytes_in_the_file_not_an_enum_per_element() {
+    // A u8 array, a string array and an array of i16 arrays, each read into
+    // its typed form: a 1 MiB u8 array is one 1 MiB vector.
+    let count = 1 << 20;
+    let mut builder = Builder::new(3, 0, 3)
+        .string("bytes")
+        .u32(9)
+        .u32(0)
+        .u64(count);
+    builder = builder.raw(&vec![7u8; count as usize]);
+    builder = builder.string("words").u32(9).u32(8).u64(3);
+    builder = builder.string("a").string("").string("ccc");
+    builder = builder.string("nested").u32(9).u32(9).u64(2);
+    builder = builder.u32(3).u64(1).raw(&(-2i16).to_le_bytes());
+    builder = builder.u32(3).u64(0);
+    let gguf = parse(&builder.data(32, 0)).unwrap();
+    let array = |key: &str| {
+        gguf.get(key)
+            .and_then(MetadataValue::as_array)
+            .unwrap()
+            .clone()
+    };
+    match array("bytes") {
+        MetadataArray::U8(bytes) => {
+            assert!(bytes.len() == count as usize && bytes.iter().all(|&b| b == 7))
+        }
+        other => panic!("a typed u8 vector, got {}", other.element_type_name()),
+    }
+    let words: Vec<String> = array("words")
+        .as_strings()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(words, ["a", "", "ccc"]);
+    let MetadataArray::Array(nested) = array("nested") else {
+        panic!("an array of arrays");
+    };
+    assert_eq!(
+        nested,
+        [MetadataArray::I16(vec![-2]), MetadataArray::I16(vec![])]
+    );
+    assert_eq!(
+        nested[0].unsigned(),
+        Some(vec![None]),
+        "negative is not unsigned"
     );
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cursor::{Cursor, error, invalid};
-pub use metadata::MetadataValue;
+pub use metadata::{MetadataArray, MetadataValue, Strings};
 
 use super::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::GgmlType;

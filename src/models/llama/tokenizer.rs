@@ -23,17 +23,16 @@ fn strings<'g>(gguf: &'g Gguf, key: &str, path: &Path) -> Result<Vec<&'g str>, M
         .get(key)
         .and_then(MetadataValue::as_array)
         .ok_or_else(|| tokenizer_error(path, format!("`{key}` is missing or not an array")))?;
-    values
-        .iter()
-        .map(|value| {
-            value.as_str().ok_or_else(|| {
-                tokenizer_error(
-                    path,
-                    format!("`{key}` holds a {}, expected strings", value.type_name()),
-                )
-            })
-        })
-        .collect()
+    let strings = values.as_strings().ok_or_else(|| {
+        tokenizer_error(
+            path,
+            format!(
+                "`{key}` holds a {}, expected strings",
+                values.element_type_name()
+            ),
+        )
+    })?;
+    Ok(strings.iter().collect())
 }
 
 /// The pre-tokenizer llama.cpp uses for `tokenizer.ggml.pre`.
@@ -73,8 +72,18 @@ pub fn tokenizer_json(gguf: &Gguf, path: &Path) -> Result<Value, ModelError> {
         .and_then(MetadataValue::as_array)
     {
         Some(values) => values
-            .iter()
-            .map(|value| value.as_u64().unwrap_or(1))
+            .unsigned()
+            .ok_or_else(|| {
+                tokenizer_error(
+                    path,
+                    format!(
+                        "`tokenizer.ggml.token_type` holds a {}, expected integers",
+                        values.element_type_name()
+                    ),
+                )
+            })?
+            .into_iter()
+            .map(|kind| kind.unwrap_or(1))
             .collect(),
         None => vec![1; tokens.len()],
     };
