@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
@@ -178,27 +178,61 @@ pub(super) struct Header {
 /// The `__metadata__` string pairs, in file order.
 type MetadataPairs = Vec<(String, String)>;
 
-/// The top-level JSON object as its key/value pairs, duplicates kept so they
-/// can be refused (serde_json's maps keep only the last).
-struct Pairs(Vec<(String, Value)>);
+/// The header's tensors and metadata, converted entry by entry as the JSON
+/// is read, so that at most one entry's JSON value exists at a time (the
+/// whole header as `serde_json::Value`s costs ~20 times its bytes).
+#[derive(Default)]
+struct Entries {
+    seen: HashSet<String>,
+    tensors: Vec<HeaderEntry>,
+    metadata: MetadataPairs,
+}
 
-impl<'de> serde::Deserialize<'de> for Pairs {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PairsVisitor;
-        impl<'de> Visitor<'de> for PairsVisitor {
-            type Value = Pairs;
-            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry::<String, Value>()? {
-                    pairs.push(pair);
-                }
-                Ok(Pairs(pairs))
+impl Entries {
+    /// Checks and keeps one top-level pair; duplicates are refused (serde_json's
+    /// maps would keep only the last).
+    fn add(&mut self, name: String, value: Value) -> Result<(), FormatError> {
+        if !self.seen.insert(name.clone()) {
+            return Err(error("tensor", FormatErrorKind::DuplicateKey).with_key(&name));
+        }
+        if name == "__metadata__" {
+            self.metadata = metadata_pairs(value)?;
+            return Ok(());
+        }
+        check_name(&name)?;
+        self.tensors.push(entry(name, value)?);
+        Ok(())
+    }
+}
+
+/// Reads the top-level object into [`Entries`]; the first refused entry is
+/// left in `refused` (and stops the parse).
+struct EntriesSeed<'r>(&'r mut Option<FormatError>);
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
+    type Value = Entries;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entries, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesSeed<'_> {
+    type Value = Entries;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+        let mut entries = Entries::default();
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            if let Err(refusal) = entries.add(name, value) {
+                *self.0 = Some(refusal);
+                return Err(serde::de::Error::custom("refused entry"));
             }
         }
-        deserializer.deserialize_map(PairsVisitor)
+        Ok(entries)
     }
 }
 
@@ -227,33 +261,24 @@ pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
         .at(0));
     }
     let json = &file[8..data_start as usize];
-    let Pairs(pairs) = serde_json::from_slice(json)
-        .map_err(|source| invalid("header", source, "a JSON object of tensors").at(8))?;
-    let (mut tensors, metadata) = entries(pairs)?;
-    check_layout(&mut tensors, have - data_start)?;
+    let mut refused = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let parsed = EntriesSeed(&mut refused)
+        .deserialize(&mut deserializer)
+        .and_then(|entries| deserializer.end().map(|()| entries));
+    let mut entries = match (parsed, refused) {
+        (Ok(entries), _) => entries,
+        (Err(_), Some(refusal)) => return Err(refusal),
+        (Err(source), None) => {
+            return Err(invalid("header", source, "a JSON object of tensors").at(8));
+        }
+    };
+    check_layout(&mut entries.tensors, have - data_start)?;
     Ok(Header {
         data_start,
-        tensors,
-        metadata,
+        tensors: entries.tensors,
+        metadata: entries.metadata,
     })
-}
-
-fn entries(pairs: Vec<(String, Value)>) -> Result<(Vec<HeaderEntry>, MetadataPairs), FormatError> {
-    let mut seen = HashSet::with_capacity(pairs.len());
-    let mut tensors = Vec::with_capacity(pairs.len());
-    let mut metadata = Vec::new();
-    for (name, value) in pairs {
-        if !seen.insert(name.clone()) {
-            return Err(error("tensor", FormatErrorKind::DuplicateKey).with_key(&name));
-        }
-        if name == "__metadata__" {
-            metadata = metadata_pairs(value)?;
-            continue;
-        }
-        check_name(&name)?;
-        tensors.push(entry(name, value)?);
-    }
-    Ok((tensors, metadata))
 }
 
 fn metadata_pairs(value: Value) -> Result<MetadataPairs, FormatError> {
