@@ -9,6 +9,7 @@
 mod artifacts;
 mod pipeline;
 mod progress;
+mod staging;
 
 pub use artifacts::{ArtifactSelection, Artifacts, compile_file, compile_to_vmfb, write_artifacts};
 pub use pipeline::{

@@ -401,6 +401,53 @@ fn an_export_leaves_no_artifact_of_an_earlier_one() {
 }
 
 #[test]
+fn an_export_folder_is_replaced_whole_and_locked_while_written() {
+    use std::os::unix::io::AsRawFd;
+    let gguf = tiny_gguf();
+    let out = scratch().join("transaction");
+    // What a killed export leaves: a staging folder, cleared by the next run.
+    let leftover = scratch().join(".transaction.irex-staging-999999");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join("model.irpa"), b"half").unwrap();
+    let args = [
+        "export",
+        path(&gguf),
+        "--seq-len",
+        "4",
+        "--no-compile",
+        "-o",
+        path(&out),
+    ];
+    succeeds(&args);
+    assert!(
+        !leftover.exists(),
+        "the killed run's staging folder is gone"
+    );
+    assert!(out.join("irex.json").exists());
+    let lock = std::fs::File::open(scratch().join(".transaction.irex-lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns; no memory is involved.
+    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(locked, 0, "the test holds the export lock");
+    refused(&args, "another irex export is writing it now");
+    drop(lock);
+    succeeds(&args);
+    let foreign = scratch().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    let args = [
+        "export",
+        path(&gguf),
+        "--seq-len",
+        "4",
+        "--no-compile",
+        "-o",
+        path(&foreign),
+    ];
+    refused(&args, "it holds files of no irex export");
+    assert_eq!(std::fs::read(foreign.join("notes.txt")).unwrap(), b"mine");
+}
+
+#[test]
 fn a_batch_past_what_the_runtime_indexes_is_refused() {
     let minilm = common::minilm_folder();
     let args = ["export", path(&minilm), "--batch", "18446744073709551615"];

@@ -1,7 +1,8 @@
 //! The one export pipeline every model goes through: check the options
 //! against what the model takes → read its tokenizer (so metadata errors
 //! come before any file) → build the graph → verify → write the artifacts →
-//! write the manifest, read from the verified module.
+//! write the manifest, read from the verified module; all into a staging
+//! folder that replaces the destination only when complete.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use melior::Context;
 
 use super::artifacts::{ArtifactSelection, write_artifacts};
 use super::progress::{Progress, Step};
+use super::staging::Staging;
 use crate::formats::manifest::Manifest;
 use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
 use crate::iree::{CompileOptions, revision};
@@ -115,6 +117,8 @@ pub fn export_folder(
 ) -> crate::Result<Manifest> {
     let graph = options.graph_options(model)?;
     let tokenizer = model.tokenizer_json()?;
+    let staging = Staging::begin(out)?;
+    let folder = staging.path();
     let session = options.compile.session()?;
     let converted = build_module(model, session.context()?, options, progress)?;
     // Read before compiling: the compiler rewrites the module in place.
@@ -122,13 +126,13 @@ pub fn export_folder(
     let artifacts = write_artifacts(
         &session,
         &converted,
-        out,
+        folder,
         "model",
         options.selection,
         progress,
     )?;
     if let Some(bytes) = &tokenizer {
-        let path = out.join(TOKENIZER_FILE_NAME);
+        let path = folder.join(TOKENIZER_FILE_NAME);
         crate::output::write_atomically(&path, bytes).map_err(|source| crate::Error::Io {
             what: "writing",
             path: path.display().to_string(),
@@ -136,12 +140,6 @@ pub fn export_folder(
         })?;
     }
     let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
-    let written = [&mlir_text, &mlir_bytecode, &parameters, &module];
-    let mut kept: Vec<&str> = written.iter().filter_map(|name| name.as_deref()).collect();
-    if tokenizer.is_some() {
-        kept.push(TOKENIZER_FILE_NAME);
-    }
-    remove_stale_artifacts(out, &kept)?;
     let manifest = Manifest {
         irex_version: env!("CARGO_PKG_VERSION").into(),
         model_kind: model.kind().name().into(),
@@ -162,36 +160,9 @@ pub fn export_folder(
         mlir_text,
         mlir_bytecode,
     };
-    manifest.write(out)?;
+    manifest.write(folder)?;
+    staging.commit()?;
     Ok(manifest)
-}
-
-/// The files an export folder may hold; those this export did not write are
-/// an earlier export's, and would be used with this manifest (a stale
-/// `model.vmfb` after `--no-compile`, say), so they go.
-const ARTIFACT_NAMES: [&str; 5] = [
-    "model.mlir",
-    "model.mlirbc",
-    "model.irpa",
-    "model.vmfb",
-    TOKENIZER_FILE_NAME,
-];
-
-fn remove_stale_artifacts(out: &Path, kept: &[&str]) -> crate::Result<()> {
-    for name in ARTIFACT_NAMES.iter().filter(|name| !kept.contains(name)) {
-        let path = out.join(name);
-        match std::fs::remove_file(&path) {
-            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
-                return Err(crate::Error::Io {
-                    what: "removing the stale",
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// The compile flags to record: the session's, without paths of this
