@@ -400,6 +400,19 @@ fn an_export_leaves_no_artifact_of_an_earlier_one() {
     );
 }
 
+/// `irex export MODEL --seq-len 4 --no-compile -o OUT`.
+fn export_without_compiling<'a>(model: &'a Path, out: &'a Path) -> [&'a str; 7] {
+    [
+        "export",
+        path(model),
+        "--seq-len",
+        "4",
+        "--no-compile",
+        "-o",
+        path(out),
+    ]
+}
+
 #[test]
 fn an_export_folder_is_replaced_whole_and_locked_while_written() {
     use std::os::unix::io::AsRawFd;
@@ -409,15 +422,7 @@ fn an_export_folder_is_replaced_whole_and_locked_while_written() {
     let leftover = scratch().join(".transaction.irex-staging-999999");
     std::fs::create_dir_all(&leftover).unwrap();
     std::fs::write(leftover.join("model.irpa"), b"half").unwrap();
-    let args = [
-        "export",
-        path(&gguf),
-        "--seq-len",
-        "4",
-        "--no-compile",
-        "-o",
-        path(&out),
-    ];
+    let args = export_without_compiling(&gguf, &out);
     succeeds(&args);
     assert!(
         !leftover.exists(),
@@ -434,15 +439,7 @@ fn an_export_folder_is_replaced_whole_and_locked_while_written() {
     let foreign = scratch().join("foreign");
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
-    let args = [
-        "export",
-        path(&gguf),
-        "--seq-len",
-        "4",
-        "--no-compile",
-        "-o",
-        path(&foreign),
-    ];
+    let args = export_without_compiling(&gguf, &foreign);
     refused(&args, "it holds files of no irex export");
     assert_eq!(std::fs::read(foreign.join("notes.txt")).unwrap(), b"mine");
 }

@@ -95,10 +95,21 @@ pub fn build_module<'c>(
     progress: &mut dyn Progress,
 ) -> crate::Result<ConvertedModule<'c>> {
     let graph = options.graph_options(model)?;
+    build_graph(model, context, &graph, options, progress)
+}
+
+/// [`build_module`] for graph options already checked.
+fn build_graph<'c>(
+    model: &dyn Model,
+    context: &'c Context,
+    graph: &GraphOptions,
+    options: &ExportOptions,
+    progress: &mut dyn Progress,
+) -> crate::Result<ConvertedModule<'c>> {
     let policy = options.policy.unwrap_or_else(|| model.default_policy());
     let mut module = ModuleBuilder::new(context, model.module_name(), policy, &options.scope);
     progress.begin(Step::Building);
-    model.build(&mut module, &graph)?;
+    model.build(&mut module, graph)?;
     progress.end(Step::Building);
     progress.begin(Step::Verifying);
     let converted = module.finish()?;
@@ -120,7 +131,7 @@ pub fn export_folder(
     let staging = Staging::begin(out)?;
     let folder = staging.path();
     let session = options.compile.session()?;
-    let converted = build_module(model, session.context()?, options, progress)?;
+    let converted = build_graph(model, session.context()?, &graph, options, progress)?;
     // Read before compiling: the compiler rewrites the module in place.
     let functions = hlo::function_signatures(&converted.module)?;
     let artifacts = write_artifacts(

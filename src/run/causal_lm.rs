@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::embed::f32_values;
 use super::folder::{ExportFolder, tensor_dims};
 use super::runner::{Arg, Runner};
+use super::tokenizer::Tokenizer;
 use crate::formats::npy::NpyArray;
 use crate::models::ModelKind;
 use crate::models::llama::{DECODE_FUNCTION, GENERATE_FUNCTION, PREFILL_FUNCTION};
@@ -31,6 +31,8 @@ pub struct Generation {
 pub struct CausalLm {
     folder: ExportFolder,
     length: usize,
+    /// Loaded on first use (logits of token ids need none), then kept.
+    tokenizer: std::cell::OnceCell<Tokenizer>,
 }
 
 impl CausalLm {
@@ -40,7 +42,11 @@ impl CausalLm {
         let sequence = folder.manifest.sequence_length;
         folder.expect_input(PREFILL_FUNCTION, 0, &[1, sequence])?;
         let length = usize::try_from(sequence).unwrap_or(usize::MAX);
-        Ok(Self { folder, length })
+        Ok(Self {
+            folder,
+            length,
+            tokenizer: std::cell::OnceCell::new(),
+        })
     }
 
     /// The folder.
@@ -55,12 +61,20 @@ impl CausalLm {
 
     /// Tokenizes `text` with the export's tokenizer.
     pub fn tokenize(&self, text: &str) -> crate::Result<Vec<u32>> {
-        Ok(self.folder.tokenizer()?.encode(text)?)
+        Ok(self.tokenizer()?.encode(text)?)
     }
 
     /// The text of `tokens`.
     pub fn detokenize(&self, tokens: &[u32]) -> crate::Result<String> {
-        Ok(self.folder.tokenizer()?.decode(tokens)?)
+        Ok(self.tokenizer()?.decode(tokens)?)
+    }
+
+    fn tokenizer(&self) -> crate::Result<&Tokenizer> {
+        if let Some(tokenizer) = self.tokenizer.get() {
+            return Ok(tokenizer);
+        }
+        let loaded = self.folder.tokenizer()?;
+        Ok(self.tokenizer.get_or_init(|| loaded))
     }
 
     /// Refuses `count` tokens (plus `extra` to come) past the export's
@@ -114,7 +128,7 @@ impl CausalLm {
         self.check_tokens(tokens, 0)?;
         let mut runner = self.folder.runner()?;
         let outputs = runner.call(PREFILL_FUNCTION, &[Arg::Host(self.padded(tokens))], 3)?;
-        let values = f32_values(&mut runner, &outputs[0], PREFILL_FUNCTION)?;
+        let values = runner.read_f32(&outputs[0], PREFILL_FUNCTION)?;
         let vocabulary = values.len() / self.length;
         Ok(values
             .chunks(vocabulary)
@@ -159,7 +173,7 @@ impl CausalLm {
         let started = Instant::now();
         let outputs = runner.call(PREFILL_FUNCTION, &[Arg::Host(self.padded(prompt))], 3)?;
         let [logits, mut keys, mut values] = three(outputs);
-        let all = f32_values(&mut runner, &logits, PREFILL_FUNCTION)?;
+        let all = runner.read_f32(&logits, PREFILL_FUNCTION)?;
         let vocabulary = all.len() / self.length;
         let last = &all[(prompt.len() - 1) * vocabulary..prompt.len() * vocabulary];
         let prefill_seconds = started.elapsed().as_secs_f64();
@@ -177,7 +191,7 @@ impl CausalLm {
                 Arg::Value(&values),
             ];
             let [logits, next_keys, next_values] = three(runner.call(DECODE_FUNCTION, &args, 3)?);
-            token = argmax(&f32_values(&mut runner, &logits, DECODE_FUNCTION)?);
+            token = argmax(&runner.read_f32(&logits, DECODE_FUNCTION)?);
             tokens.push(token);
             (keys, values) = (next_keys, next_values);
         }

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::RunError;
 use super::folder::ExportFolder;
 use super::runner::{Arg, Runner};
 use crate::formats::npy::NpyArray;
@@ -63,22 +62,9 @@ pub fn embed(folder: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
         let inputs = [rows.ids, rows.mask, rows.types]
             .map(|values| Arg::Host(NpyArray::from_i32(&shape, &values)));
         let outputs = runner.call(EMBED_FUNCTION, &inputs, 1)?;
-        let values = f32_values(&mut runner, &outputs[0], EMBED_FUNCTION)?;
+        let values = runner.read_f32(&outputs[0], EMBED_FUNCTION)?;
         let width = values.len() / batch;
         embeddings.extend(values.chunks(width).take(chunk.len()).map(<[f32]>::to_vec));
     }
     Ok(embeddings)
-}
-
-/// Reads a result as f32 values, refusing one of another element type.
-pub(super) fn f32_values<R: Runner>(
-    runner: &mut R,
-    value: &R::Value,
-    function: &str,
-) -> Result<Vec<f32>, RunError> {
-    let array = runner.read(value)?;
-    array.to_f32().ok_or_else(|| RunError::UnexpectedResult {
-        function: function.to_string(),
-        message: format!("element type {}, expected f32", array.element),
-    })
 }

@@ -37,6 +37,16 @@ pub trait Runner {
 
     /// Copies a value to the host.
     fn read(&mut self, value: &Self::Value) -> Result<NpyArray, RunError>;
+
+    /// Copies a result of `function` to the host as f32 values, refusing
+    /// one of another element type.
+    fn read_f32(&mut self, value: &Self::Value, function: &str) -> Result<Vec<f32>, RunError> {
+        let array = self.read(value)?;
+        array.to_f32().ok_or_else(|| RunError::UnexpectedResult {
+            function: function.to_string(),
+            message: format!("element type {}, expected f32", array.element),
+        })
+    }
 }
 
 /// A module, its parameter archives and the device to run it on.

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::embed::f32_values;
 use super::runner::{Arg, ModuleFiles, Runner, ToolRunner};
 use crate::Result;
 use crate::export::{
@@ -60,7 +59,7 @@ pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
     };
     let mut runner = ToolRunner::new(files)?;
     let outputs = runner.call("main", &[Arg::Host(input.clone())], 1)?;
-    let output = f32_values(&mut runner, &outputs[0], "main")?;
+    let output = runner.read_f32(&outputs[0], "main")?;
     Ok(StageReport {
         artifacts,
         input: input.to_f32().unwrap_or_default(),
