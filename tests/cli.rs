@@ -486,18 +486,16 @@ fn the_generation_loop_in_the_module_continues_as_the_host_loop_does() {
         inputs,
         ["prompt", "prompt_length", "max_new_tokens", "end_token"]
     );
-    let continuation = |folder: &Path| {
-        let run = irex_in(
-            scratch(),
-            &[
-                "generate",
-                path(folder),
-                "--prompt",
-                "ab",
-                "--max-tokens",
-                "5",
-            ],
-        );
+    let continuation = |folder: &Path, extra: &[&str]| {
+        let args = [
+            "generate",
+            path(folder),
+            "--prompt",
+            "ab",
+            "--max-tokens",
+            "5",
+        ];
+        let run = irex_in(scratch(), &[&args[..], extra].concat());
         assert!(
             run.status.success(),
             "{}",
@@ -508,8 +506,10 @@ fn the_generation_loop_in_the_module_continues_as_the_host_loop_does() {
             String::from_utf8(run.stderr).unwrap(),
         )
     };
-    let ((host_text, host_log), (loop_text, loop_log)) =
-        (continuation(&host), continuation(&looped));
+    let ((host_text, host_log), (loop_text, loop_log)) = (
+        continuation(&host, &[]),
+        continuation(&looped, &["--module-loop"]),
+    );
     assert_eq!(loop_text, host_text);
     let new_tokens = |log: &str| {
         log.lines()
@@ -521,6 +521,18 @@ fn the_generation_loop_in_the_module_continues_as_the_host_loop_does() {
     assert!(
         loop_log.contains("one call of the module's generate loop"),
         "{loop_log}"
+    );
+    refused(
+        &[
+            "generate",
+            path(&host),
+            "--prompt",
+            "ab",
+            "--max-tokens",
+            "2",
+            "--module-loop",
+        ],
+        "names no generation loop (export with --generation-loop)",
     );
     refused(
         &[

@@ -166,6 +166,8 @@ pub fn export_folder(
         sequence_length: graph.sequence_length,
         tokenizer: tokenizer.map(|_| TOKENIZER_FILE_NAME.into()),
         end_token: model.end_token(),
+        start_token: model.start_token(),
+        chat_template: model.chat_template(),
         parameters,
         module,
         mlir_text,

@@ -76,6 +76,13 @@ pub struct Manifest {
     /// The token that ends a generation, from the model's metadata.
     #[serde(default)]
     pub end_token: Option<u32>,
+    /// The token a sequence starts with, from the model's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_token: Option<u32>,
+    /// The model's chat template (Jinja), from its metadata, for
+    /// `irex generate --chat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<String>,
 }
 
 impl Manifest {

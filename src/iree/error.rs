@@ -72,6 +72,16 @@ pub enum IreeError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// IREE's runtime returned an error status.
+    #[error("{action}: {message} ({code})")]
+    Runtime {
+        /// What irex was doing.
+        action: String,
+        /// IREE's status code (`NOT_FOUND`, `INVALID_ARGUMENT`, ...).
+        code: &'static str,
+        /// IREE's message, on one line.
+        message: String,
+    },
     /// A runtime output could not be read back.
     #[error(transparent)]
     Format(#[from] crate::formats::FormatError),

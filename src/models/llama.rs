@@ -59,6 +59,14 @@ impl Model for LlamaModel {
         LlamaModel::end_token(self)
     }
 
+    fn start_token(&self) -> Option<u32> {
+        LlamaModel::start_token(self)
+    }
+
+    fn chat_template(&self) -> Option<String> {
+        LlamaModel::chat_template(self)
+    }
+
     fn build(
         &self,
         module: &mut ModuleBuilder<'_>,

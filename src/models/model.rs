@@ -126,6 +126,16 @@ pub trait Model {
         None
     }
 
+    /// The token a sequence starts with, from the model's metadata.
+    fn start_token(&self) -> Option<u32> {
+        None
+    }
+
+    /// The model's chat template (Jinja), from its metadata.
+    fn chat_template(&self) -> Option<String> {
+        None
+    }
+
     /// Builds the model's functions into `module`.
     fn build(
         &self,

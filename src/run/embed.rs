@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::folder::ExportFolder;
+use super::in_process::RunOptions;
 use super::runner::{Arg, Runner};
 use crate::formats::npy::NpyArray;
 use crate::models::ModelKind;
@@ -54,7 +55,7 @@ pub fn embed(folder: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
     let encodings = folder
         .tokenizer()?
         .encode_padded(texts, manifest.sequence_length)?;
-    let mut runner = folder.runner()?;
+    let mut runner = folder.runner(&RunOptions::default())?;
     let shape = [manifest.batch, manifest.sequence_length];
     let mut embeddings = Vec::with_capacity(texts.len());
     for chunk in encodings.chunks(batch) {

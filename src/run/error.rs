@@ -49,6 +49,21 @@ pub enum RunError {
         /// What is wrong with the tokens.
         message: String,
     },
+    /// `--chat` on a model without a chat template, or one that does not
+    /// render.
+    #[error("`{folder}`: chat template: {message}")]
+    ChatTemplate {
+        /// The export folder.
+        folder: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// IREE's runtime could not load a module or its parameters.
+    #[error("{source}")]
+    Load {
+        /// What the runtime reported (it names the file).
+        source: IreeError,
+    },
     /// IREE's runtime failed to run a function, or returned what the
     /// manifest does not describe.
     #[error("running `{function}`: {source}")]

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::RunError;
-use super::runner::{ModuleFiles, ToolRunner};
+use super::in_process::{ModuleRunner, RunOptions};
+use super::runner::ModuleFiles;
 use super::tokenizer::Tokenizer;
 use crate::formats::manifest::Manifest;
 use crate::models::ModelKind;
@@ -72,9 +73,9 @@ impl ExportFolder {
         })
     }
 
-    /// A runner for the module (one `iree-run-module` per call).
-    pub fn runner(&self) -> Result<ToolRunner, RunError> {
-        ToolRunner::new(self.module_files()?)
+    /// A runner with the module and its parameters loaded.
+    pub fn runner(&self, options: &RunOptions) -> Result<ModuleRunner, RunError> {
+        ModuleRunner::load(self.module_files()?, options)
     }
 
     /// The tokenizer the export shipped.

@@ -73,7 +73,12 @@ impl Tokenizer {
             .map_err(|error| self.error(error))
     }
 
-    /// The text of `tokens`.
+    /// The vocabulary entry of `token` (`<|im_end|>`, say).
+    pub fn token_text(&self, token: u32) -> Option<String> {
+        self.inner.id_to_token(token)
+    }
+
+    /// The text of `tokens`, special tokens left out.
     pub fn decode(&self, tokens: &[u32]) -> Result<String, RunError> {
         self.inner
             .decode(tokens, false)

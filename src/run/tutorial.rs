@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::runner::{Arg, ModuleFiles, Runner, ToolRunner};
+use super::in_process::{ModuleRunner, RunOptions};
+use super::runner::{Arg, ModuleFiles, Runner};
 use crate::Result;
 use crate::export::{
     ArtifactSelection, Artifacts, DEFAULT_SCOPE, ExportOptions, Silent, build_module,
@@ -57,7 +58,7 @@ pub fn run_stage(stage: Stage, folder: &Path) -> Result<StageReport> {
             .collect(),
         device: options.runtime_device().into(),
     };
-    let mut runner = ToolRunner::new(files)?;
+    let mut runner = ModuleRunner::load(files, &RunOptions::default())?;
     let outputs = runner.call("main", &[Arg::Host(input.clone())], 1)?;
     let output = runner.read_f32(&outputs[0], "main")?;
     Ok(StageReport {

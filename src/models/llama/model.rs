@@ -64,10 +64,28 @@ impl LlamaModel {
 
     /// The end-of-sequence token, from `tokenizer.ggml.eos_token_id`.
     pub fn end_token(&self) -> Option<u32> {
+        self.token_id("tokenizer.ggml.eos_token_id")
+    }
+
+    /// The start-of-sequence token, from `tokenizer.ggml.bos_token_id`.
+    pub fn start_token(&self) -> Option<u32> {
+        self.token_id("tokenizer.ggml.bos_token_id")
+    }
+
+    /// A token id the metadata names under `key`, if in the vocabulary.
+    fn token_id(&self, key: &str) -> Option<u32> {
         self.gguf
-            .get("tokenizer.ggml.eos_token_id")
+            .get(key)
             .and_then(MetadataValue::as_u64)
             .and_then(|id| u32::try_from(id).ok())
             .filter(|&id| u64::from(id) < self.config.vocabulary)
+    }
+
+    /// The chat template, from `tokenizer.chat_template`.
+    pub fn chat_template(&self) -> Option<String> {
+        self.gguf
+            .get("tokenizer.chat_template")
+            .and_then(MetadataValue::as_str)
+            .map(str::to_string)
     }
 }
