@@ -89,6 +89,78 @@ def benchmark_function(folder, function, inputs, repeat):
     return float(value) / (1000.0 if unit == "us" else 1.0)
 
 
+PROMPT = "The three primary colors are"
+NEW_TOKENS = 32
+
+LLAMA_CPP_GENERATE = r"""
+import sys, time, json
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=128, n_threads=int(sys.argv[3]), verbose=False)
+tokens = llm.tokenize(sys.argv[2].encode(), add_bos=False)
+llm.reset(); start = time.perf_counter(); llm.eval(tokens); prefill = time.perf_counter() - start
+token = int(max(range(llm.n_vocab()), key=lambda i: llm.scores[llm.n_tokens - 1][i]))
+start = time.perf_counter()
+for _ in range(int(sys.argv[4]) - 1):
+    llm.eval([token])
+    token = int(max(range(llm.n_vocab()), key=lambda i: llm.scores[llm.n_tokens - 1][i]))
+decode = time.perf_counter() - start
+print(json.dumps({"prompt_tokens": len(tokens), "prefill_s": prefill, "decode_tokens_per_s": (int(sys.argv[4]) - 1) / decode}))
+"""
+
+
+def irex_generate(folder, threads, extra=()):
+    """Runs `irex generate` once; returns (its timings line parsed, peak RSS bytes)."""
+    command = [IREX, "generate", folder, "--prompt", PROMPT, "--max-tokens", str(NEW_TOKENS), "--end-token", "-1",
+               "--threads", str(threads), *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{stderr}")
+    line = next(line for line in stderr.splitlines() if "loaded in" in line)
+    numbers = [float(word) for word in line.replace(";", " ").replace("=", " ").split()
+               if word.replace(".", "", 1).isdigit()]
+    return line, numbers, usage.ru_maxrss * 1024
+
+
+def generation_table(scratch, folders, repeat, threads):
+    """irex generate (in process) against the module's own step time and llama.cpp, same prompt and threads."""
+    print(f"\nGeneration: prompt {PROMPT!r}, {NEW_TOKENS} new tokens, {threads} threads, median of {repeat}")
+    print(f"| {'engine':<34} | {'load (s)':>8} | {'first token (ms)':>16} | {'decode (tok/s)':>14} | "
+          f"{'module step (ms)':>16} | {'irex/module':>11} | {'vs llama.cpp':>12} | {'peak RSS / .irpa':>16} |")
+    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 18}|{'-' * 16}|{'-' * 18}|{'-' * 13}|{'-' * 14}|{'-' * 18}|")
+    reference = None
+    if os.path.exists(REFERENCE_PYTHON):
+        runs = []
+        for _ in range(repeat):
+            result = subprocess.run([REFERENCE_PYTHON, "-c", LLAMA_CPP_GENERATE, GGUF, PROMPT, str(threads),
+                                     str(NEW_TOKENS)], capture_output=True, text=True)
+            if result.returncode != 0:
+                break
+            runs.append(json.loads(result.stdout))
+        if runs:
+            reference = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    for label, folder, extra, step_ms in folders:
+        samples = [irex_generate(folder, threads, extra) for _ in range(repeat)]
+        rss = max(sample[2] for sample in samples)
+        numbers = [sample[1] for sample in samples]
+        load = statistics.median(n[0] for n in numbers)
+        if "--module-loop" in extra:
+            first, rate = float("nan"), statistics.median(n[-1] for n in numbers)
+        else:
+            first, rate = statistics.median(n[2] for n in numbers) * 1000, statistics.median(n[-1] for n in numbers)
+        ratio = f"{(1000.0 / rate) / step_ms:>11.2f}" if step_ms else f"{'-':>11}"
+        versus = f"{reference['decode_tokens_per_s'] / rate:>11.1f}x" if reference else f"{'-':>12}"
+        irpa = os.path.getsize(f"{folder}/model.irpa")
+        print(f"| {label:<34} | {load:>8.2f} | {first:>16.1f} | {rate:>14.2f} | {step_ms or float('nan'):>16.1f} | "
+              f"{ratio} | {versus} | {rss / 1e6:>7.0f}/{irpa / 1e6:<4.0f}MB |")
+    if reference:
+        print(f"| {'llama.cpp (llama-cpp-python)':<34} | {'-':>8} | {reference['prefill_s'] * 1000:>16.1f} | "
+              f"{reference['decode_tokens_per_s']:>14.2f} | {'-':>16} | {'-':>11} | {'1.0x':>12} | {'-':>16} |")
+    print("irex/module: irex's time per decoded token over iree-benchmark-module's median decode call "
+          "(1.00 = no runtime overhead); vs llama.cpp: how many times faster llama.cpp decodes.")
+
+
 LLAMA_CPP = r"""
 import sys, time, json
 from llama_cpp import Llama
@@ -133,6 +205,18 @@ def run_llama(scratch, args):
             reference = json.loads(result.stdout)
             speeds["llama.cpp (2 threads)"] = (reference["prefill_ms"], reference["decode_ms"])
     base = speeds.get("llama.cpp (2 threads)")
+    print_speeds(speeds, base, length)
+    command = [IREX, "export", GGUF, "-o", f"{scratch}/loop", "--max-seq-len", str(length), "--quant", "dequant",
+               "--generation-loop"]
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    generation_table(scratch, [
+        ("irex generate --quant packed", f"{scratch}/packed", (), speeds["irex packed"][1]),
+        ("irex generate --quant dequant", f"{scratch}/dequant", (), speeds["irex dequant"][1]),
+        ("irex generate dequant, module loop", f"{scratch}/loop", ("--module-loop",), speeds["irex dequant"][1]),
+    ], repeat, 2)
+
+
+def print_speeds(speeds, base, length):
     print(f"\nPrefill ({length} tokens) and decode (one token) per call, iree-benchmark-module median vs llama.cpp")
     print(f"| {'engine':<24} | {'prefill (ms)':>12} | {'decode (ms)':>11} | {'prefill ratio':>13} | {'decode ratio':>12} |")
     print(f"|{'-' * 26}|{'-' * 14}|{'-' * 13}|{'-' * 15}|{'-' * 14}|")

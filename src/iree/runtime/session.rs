@@ -40,6 +40,8 @@ pub struct Session {
     _instance: Handle<sys::iree_runtime_instance_t>,
     /// The mapped `.vmfb`, which the loaded module reads in place.
     _archive: Option<Arc<MappedFile>>,
+    /// The mapped parameter files, which the device's buffers alias.
+    _parameter_maps: Vec<Arc<MappedFile>>,
     /// The file, for messages.
     path: PathBuf,
     /// The module's name, which qualifies its functions (`NAME.prefill`).
@@ -76,6 +78,7 @@ impl Session {
             device,
             _instance: instance,
             _archive: None,
+            _parameter_maps: Vec::new(),
             path: module.to_path_buf(),
             name: String::new(),
         };
@@ -88,11 +91,17 @@ impl Session {
 
     /// Appends the parameters module over `parameters`: modules that name
     /// `#flow.parameter.named` weights import it, so it comes first.
-    fn append_parameters(&self, parameters: &[(String, PathBuf)]) -> Result<(), IreeError> {
-        let providers = parameters
-            .iter()
-            .map(|(scope, path)| parameter_provider(scope, path))
-            .collect::<Result<Vec<_>, _>>()?;
+    fn append_parameters(&mut self, parameters: &[(String, PathBuf)]) -> Result<(), IreeError> {
+        let mut providers = Vec::with_capacity(parameters.len());
+        for (scope, path) in parameters {
+            let map = MappedFile::open(path).map_err(|source| IreeError::Io {
+                what: "reading parameter file",
+                path: path.display().to_string(),
+                source,
+            })?;
+            providers.push(parameter_provider(scope, path, &map)?);
+            self._parameter_maps.push(map);
+        }
         let pointers: Vec<_> = providers.iter().map(Handle::get).collect();
         let mut module = Handle::empty(sys::iree_vm_module_release);
         // SAFETY: the providers are live for the call; the module retains
@@ -265,10 +274,15 @@ fn instance() -> Result<Handle<sys::iree_runtime_instance_t>, IreeError> {
     Ok(instance)
 }
 
-/// A provider serving the parameters of the file at `path` under `scope`.
+/// A provider serving the parameters of the file at `path`, mapped as
+/// `map`, under `scope`. The file is handed to IREE as a host allocation
+/// (the mapping), so that the CPU device imports each weight in place
+/// rather than reading it into a heap buffer of its own: no copy of the
+/// weights on the heap.
 fn parameter_provider(
     scope: &str,
     path: &Path,
+    map: &MappedFile,
 ) -> Result<Handle<sys::iree_io_parameter_provider_t>, IreeError> {
     let action = || format!("opening parameter file `{}`", path.display());
     let text = path.to_str().ok_or_else(|| IreeError::Runtime {
@@ -280,13 +294,26 @@ fn parameter_provider(
     let mut file = Handle::empty(sys::iree_io_file_handle_release);
     let mut index = Handle::empty(sys::iree_io_parameter_index_release);
     let mut provider = Handle::empty(sys::iree_io_parameter_provider_release);
-    let mode = sys::iree_io_file_mode_bits_t_IREE_IO_FILE_MODE_READ
-        | sys::iree_io_file_mode_bits_t_IREE_IO_FILE_MODE_SHARE_READ;
+    let bytes = map.bytes();
+    let mapping = sys::iree_byte_span_t {
+        // IREE's span type is mutable; read-only access is declared below
+        // and the mapping is read-only, so nothing writes through it.
+        data: bytes.as_ptr().cast_mut(),
+        data_length: bytes.len(),
+    };
+    let read_only = sys::iree_io_file_access_bits_t_IREE_IO_FILE_ACCESS_READ;
     // SAFETY: each create writes to our slot; the index retains the file
-    // handle and the provider retains the index.
+    // handle and the provider retains the index. The mapping outlives the
+    // handle: the session (and with it every buffer) is released before
+    // `Session::_parameter_maps`.
     let status = unsafe {
-        let mut status =
-            sys::iree_io_file_handle_open(mode as _, string_view(text), host, file.slot());
+        let mut status = sys::iree_io_file_handle_wrap_host_allocation(
+            read_only as _,
+            mapping,
+            sys::iree_io_file_handle_release_callback_t::default(),
+            host,
+            file.slot(),
+        );
         if status.is_null() {
             status = sys::iree_io_parameter_index_create(host, index.slot());
         }
