@@ -16,7 +16,7 @@ mod tokenizer;
 pub mod tutorial;
 
 pub use causal_lm::{CausalLm, GenerateRequest, Generation, generate, logits, tokenize};
-pub use embed::embed;
+pub use embed::{embed, embed_with};
 pub use error::RunError;
 pub use folder::ExportFolder;
 pub use in_process::{ModuleRunner, ModuleValue, RunOptions, RuntimeRunner};

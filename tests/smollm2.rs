@@ -220,3 +220,20 @@ fn the_manifest_lists_the_functions_the_module_declares() {
             .any(|f| f == "--iree-global-opt-data-tiling")
     );
 }
+
+#[test]
+fn chat_renders_the_models_template_as_hugging_face_does() {
+    // SmolLM2-Instruct's template adds its default system turn when the
+    // conversation has none; this is what transformers'
+    // `apply_chat_template([{"role": "user", "content": "Hi!"}],
+    // add_generation_prompt=True, tokenize=False)` returns for it.
+    let expected = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by \
+                    Hugging Face<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n";
+    let model = llama::CausalLm::open(exported()).unwrap();
+    assert_eq!(model.chat_prompt("Hi!").unwrap(), expected);
+    // And the turn markers are single special tokens, as the model was
+    // trained on them.
+    let tokens = model.tokenize(expected).unwrap();
+    assert_eq!(tokens[0], 1, "<|im_start|> is token 1");
+    assert_eq!(tokens.iter().filter(|&&t| t == 2).count(), 2, "two <|im_end|>");
+}

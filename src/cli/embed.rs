@@ -16,11 +16,17 @@ pub struct EmbedArgs {
     /// Also write the embeddings as one [sentences, width] f32 .npy.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// CPU threads (default: every CPU this process may use).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 /// Runs `irex embed`: one JSON array of floats per sentence on stdout.
 pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
-    let embeddings = irex::run::embed(&args.model, &args.texts)?;
+    let options = irex::run::RunOptions {
+        threads: args.threads.map(usize::from),
+    };
+    let embeddings = irex::run::embed_with(&args.model, &args.texts, &options)?;
     let mut text = String::new();
     for row in &embeddings {
         text.push_str(&serde_json::to_string(row)?);

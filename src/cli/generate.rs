@@ -41,8 +41,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// CPU threads (default: every CPU this process may use).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// Run the module's own generation loop (an export made with
     /// `--generation-loop`): greedy, one call, printed when it returns.
     #[arg(long, conflicts_with_all = ["temperature", "top_k", "top_p", "seed"])]
@@ -72,9 +72,8 @@ impl GenerateArgs {
 /// the token ids and speeds on stderr.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let sampling = args.sampling()?;
-    anyhow::ensure!(args.threads != Some(0), "--threads must be 1 or more");
     let options = RunOptions {
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
     };
     let model = CausalLm::open_with(&args.model, options)?;
     let text = match args.chat {
@@ -98,7 +97,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     } else {
         args.prompt.clone()
     };
-    let mut stream = TextStream::new(&model, echo);
+    let mut stream = TextStream::new(&model, echo, end_token);
     let generation = model.generate_streaming(&request, &mut |token| stream.push(token))?;
     stream.finish()?;
     eprintln!("irex: prompt tokens {prompt:?}");
@@ -115,22 +114,27 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 struct TextStream<'m> {
     model: &'m CausalLm,
     prompt: Option<String>,
+    /// Not printed: the end token stops the text rather than being part of it.
+    end_token: Option<u32>,
     tokens: Vec<u32>,
     printed: usize,
 }
 
 impl<'m> TextStream<'m> {
-    fn new(model: &'m CausalLm, prompt: String) -> Self {
+    fn new(model: &'m CausalLm, prompt: String, end_token: Option<u32>) -> Self {
         Self {
             model,
             prompt: Some(prompt),
+            end_token,
             tokens: Vec::new(),
             printed: 0,
         }
     }
 
     fn push(&mut self, token: u32) -> irex::Result<()> {
-        self.tokens.push(token);
+        if Some(token) != self.end_token {
+            self.tokens.push(token);
+        }
         let text = self.model.detokenize(&self.tokens)?;
         let mut piece = self.prompt.take().unwrap_or_default();
         if !text.ends_with('\u{FFFD}') && text.len() > self.printed {

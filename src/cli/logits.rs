@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use irex::formats::npy::NpyArray;
-use irex::run::CausalLm;
+use irex::run::{CausalLm, RunOptions};
 
 /// Arguments of `irex logits`.
 #[derive(Args)]
@@ -27,11 +27,17 @@ pub struct LogitsArgs {
     /// Write all logits as a [positions, vocabulary] f32 .npy.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// CPU threads (default: every CPU this process may use).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 /// Runs `irex logits`: prints, per position, the top 5 (token, logit).
 pub fn run(args: LogitsArgs) -> anyhow::Result<()> {
-    let model = CausalLm::open(&args.model)?;
+    let options = RunOptions {
+        threads: args.threads.map(usize::from),
+    };
+    let model = CausalLm::open_with(&args.model, options)?;
     let tokens = match &args.prompt {
         Some(prompt) => model.tokenize(prompt)?,
         None => args.tokens.clone(),

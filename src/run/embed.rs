@@ -44,6 +44,16 @@ fn batch_of(encodings: &[tokenizers::Encoding], batch: usize, sequence: usize) -
 
 /// Embeds `texts` with the sentence encoder exported to `folder`.
 pub fn embed(folder: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
+    embed_with(folder, texts, &RunOptions::default())
+}
+
+/// Embeds `texts` with the sentence encoder exported to `folder`, run
+/// with `options`.
+pub fn embed_with(
+    folder: &Path,
+    texts: &[String],
+    options: &RunOptions,
+) -> crate::Result<Vec<Vec<f32>>> {
     let folder = ExportFolder::open_as(folder, ModelKind::SentenceEncoder)?;
     let manifest = &folder.manifest;
     folder.expect_input(
@@ -55,7 +65,7 @@ pub fn embed(folder: &Path, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
     let encodings = folder
         .tokenizer()?
         .encode_padded(texts, manifest.sequence_length)?;
-    let mut runner = folder.runner(&RunOptions::default())?;
+    let mut runner = folder.runner(options)?;
     let shape = [manifest.batch, manifest.sequence_length];
     let mut embeddings = Vec::with_capacity(texts.len());
     for chunk in encodings.chunks(batch) {

@@ -78,7 +78,7 @@ impl Tokenizer {
         self.inner.id_to_token(token)
     }
 
-    /// The text of `tokens`, special tokens left out.
+    /// The text of `tokens` (special tokens included, as their text).
     pub fn decode(&self, tokens: &[u32]) -> Result<String, RunError> {
         self.inner
             .decode(tokens, false)
