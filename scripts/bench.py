@@ -68,11 +68,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--only", choices=["minilm", "smollm2"], help="benchmark one model only")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="irex-bench-")
     try:
-        run(scratch, args)
-        run_llama(scratch, args)
+        if args.only != "smollm2":
+            run(scratch, args)
+        if args.only != "minilm":
+            run_llama(scratch, args)
     finally:
         shutil.rmtree(scratch)
 
@@ -94,15 +97,16 @@ NEW_TOKENS = 32
 
 LLAMA_CPP_GENERATE = r"""
 import sys, time, json
+import numpy
 from llama_cpp import Llama
 llm = Llama(model_path=sys.argv[1], n_ctx=128, n_threads=int(sys.argv[3]), verbose=False)
 tokens = llm.tokenize(sys.argv[2].encode(), add_bos=False)
 llm.reset(); start = time.perf_counter(); llm.eval(tokens); prefill = time.perf_counter() - start
-token = int(max(range(llm.n_vocab()), key=lambda i: llm.scores[llm.n_tokens - 1][i]))
+token = int(numpy.argmax(llm.scores[llm.n_tokens - 1]))
 start = time.perf_counter()
 for _ in range(int(sys.argv[4]) - 1):
     llm.eval([token])
-    token = int(max(range(llm.n_vocab()), key=lambda i: llm.scores[llm.n_tokens - 1][i]))
+    token = int(numpy.argmax(llm.scores[llm.n_tokens - 1]))
 decode = time.perf_counter() - start
 print(json.dumps({"prompt_tokens": len(tokens), "prefill_s": prefill, "decode_tokens_per_s": (int(sys.argv[4]) - 1) / decode}))
 """

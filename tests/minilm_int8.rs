@@ -43,16 +43,11 @@ fn exported() -> &'static Exported {
         let work = tempfile::tempdir().unwrap();
         let checkpoint = work.path().join("int8");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let run = Command::new(repo.join(".venv/bin/python"))
-            .arg(repo.join("scripts/fixtures/quantize_int8.py"))
-            .arg(common::minilm_folder())
-            .arg(&checkpoint)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
+        let run = common::run_ok(
+            Command::new(repo.join(".venv/bin/python"))
+                .arg(repo.join("scripts/fixtures/quantize_int8.py"))
+                .arg(common::minilm_folder())
+                .arg(&checkpoint),
         );
         let digest = String::from_utf8(run.stdout).unwrap();
         assert_eq!(

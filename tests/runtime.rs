@@ -211,16 +211,11 @@ fn parameter_names(archive: &Path) -> Vec<String> {
 fn convert_archive(folder: &Path, flags: &[String]) {
     let archive = folder.join("model.irpa");
     let converted = folder.join("converted.irpa");
-    let run = Command::new(irex::iree::tools::find("iree-convert-parameters").unwrap())
-        .arg(format!("--parameters={}", archive.display()))
-        .args(flags)
-        .arg(format!("--output={}", converted.display()))
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    common::run_ok(
+        Command::new(irex::iree::tools::find("iree-convert-parameters").unwrap())
+            .arg(format!("--parameters={}", archive.display()))
+            .args(flags)
+            .arg(format!("--output={}", converted.display())),
     );
     std::fs::rename(converted, archive).unwrap();
 }

@@ -2,6 +2,8 @@
 //! reach the device as the mapped file's pages, never as a heap copy. Its
 //! own test binary, because it measures the whole process's memory.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -67,21 +69,16 @@ fn a_parameter_file_is_read_in_place_not_copied_to_the_heap() {
     let (source, module) = (scratch.path().join("m.mlir"), scratch.path().join("m.vmfb"));
     let weights = scratch.path().join("weights.safetensors");
     std::fs::write(&source, MODULE).unwrap();
-    let compile = Command::new(irex::iree::tools::find("iree-compile").unwrap())
-        .arg(&source)
-        .args([
-            "--iree-hal-target-device=local",
-            "--iree-hal-local-target-device-backends=llvm-cpu",
-            "--iree-llvmcpu-target-cpu=generic",
-            "-o",
-        ])
-        .arg(&module)
-        .output()
-        .unwrap();
-    assert!(
-        compile.status.success(),
-        "{}",
-        String::from_utf8_lossy(&compile.stderr)
+    common::run_ok(
+        Command::new(irex::iree::tools::find("iree-compile").unwrap())
+            .arg(&source)
+            .args([
+                "--iree-hal-target-device=local",
+                "--iree-hal-local-target-device-backends=llvm-cpu",
+                "--iree-llvmcpu-target-cpu=generic",
+                "-o",
+            ])
+            .arg(&module),
     );
     write_weights(&weights);
 

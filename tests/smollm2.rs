@@ -235,5 +235,9 @@ fn chat_renders_the_models_template_as_hugging_face_does() {
     // trained on them.
     let tokens = model.tokenize(expected).unwrap();
     assert_eq!(tokens[0], 1, "<|im_start|> is token 1");
-    assert_eq!(tokens.iter().filter(|&&t| t == 2).count(), 2, "two <|im_end|>");
+    assert_eq!(
+        tokens.iter().filter(|&&t| t == 2).count(),
+        2,
+        "two <|im_end|>"
+    );
 }

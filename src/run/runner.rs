@@ -3,7 +3,9 @@
 //! or on values an earlier call returned (a KV cache, say), and reads
 //! values back to the host. [`ToolRunner`] does it with IREE's
 //! `iree-run-module`, one process per call, values as `.npy` files in a
-//! scratch folder; an in-process runtime replaces this one room.
+//! scratch folder: the route for devices the linked runtime lacks, and for
+//! tests of interop with IREE's tools. CPU modules run in process
+//! (`in_process.rs`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -68,3 +68,15 @@ pub fn assert_embeddings_match(sentences: &[String], got: &[Vec<f32>], want: &[V
         );
     }
 }
+
+/// Runs `command`, failing the test with its stderr unless it succeeds.
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{:?} failed: {}",
+        command,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
