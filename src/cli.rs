@@ -10,6 +10,7 @@ mod logits;
 mod pack;
 mod print;
 mod progress;
+mod verify;
 
 use std::io::Write;
 use std::path::Path;
@@ -32,7 +33,7 @@ enum Command {
     Export(export::ExportArgs),
     /// Embed sentences with a sentence encoder exported by `irex export`.
     Embed(embed::EmbedArgs),
-    /// Greedy continuation of a prompt with an exported causal LM.
+    /// Continue a prompt with an exported causal LM, streamed.
     Generate(generate::GenerateArgs),
     /// Logits at every position of a token sequence, with an exported causal LM.
     Logits(logits::LogitsArgs),
@@ -44,6 +45,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Write every tensor of GGUF or safetensors files to one .irpa.
     Pack(pack::PackArgs),
+    /// Check an export folder's artifacts against the SHA-256 it recorded.
+    Verify(verify::VerifyArgs),
 }
 
 /// Parses the command line and runs the subcommand; errors go to stderr as
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

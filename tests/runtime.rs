@@ -49,6 +49,21 @@ fn tiny_export() -> &'static Path {
     })
 }
 
+/// Drops `file`'s size and hash from the manifest, so that a spoiled file
+/// reaches the runtime rather than the size check in front of it.
+fn forget_record(folder: &Path, file: &str) {
+    let path = folder.join("irex.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let records = manifest["artifacts"]
+        .as_array_mut()
+        .expect("artifacts are recorded");
+    let before = records.len();
+    records.retain(|record| record["file"] != file);
+    assert_eq!(records.len() + 1, before, "{file} was recorded");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+}
+
 /// A copy of the export, to spoil.
 fn copy_of_export(name: &str) -> PathBuf {
     let copy = scratch().join(name);
@@ -156,12 +171,14 @@ fn a_truncated_module_is_refused_naming_it() {
     let module = folder.join("model.vmfb");
     let bytes = std::fs::read(&module).unwrap();
     std::fs::write(&module, &bytes[..bytes.len() / 2]).unwrap();
+    forget_record(&folder, "model.vmfb");
     generate_refused(&folder, &["loading module", "model.vmfb"]);
 }
 
 #[test]
 fn a_file_that_is_no_module_is_refused_naming_it() {
     let folder = copy_of_export("foreign");
+    forget_record(&folder, "model.vmfb");
     std::fs::write(
         folder.join("model.vmfb"),
         b"PK\x03\x04 this is a zip, not a module",
@@ -225,6 +242,7 @@ fn a_parameter_missing_from_the_archive_is_named() {
     let folder = copy_of_export("missing-parameter");
     let missing = parameter_names(&folder.join("model.irpa")).remove(0);
     convert_archive(&folder, &[format!("--exclude={missing}")]);
+    forget_record(&folder, "model.irpa");
     generate_refused(&folder, &["model.vmfb", &missing]);
 }
 
@@ -237,6 +255,7 @@ fn a_parameter_of_another_size_is_named() {
         format!("--splat={resized}=4xf32=1.0"),
     ];
     convert_archive(&folder, &flags);
+    forget_record(&folder, "model.irpa");
     generate_refused(&folder, &["model.vmfb", &resized]);
 }
 
@@ -287,4 +306,39 @@ fn chat_without_a_template_is_refused() {
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("chat template"), "{stderr}");
     assert!(run.stdout.is_empty(), "nothing printed before the refusal");
+}
+
+#[test]
+fn verify_checks_every_artifact_against_its_recorded_hash() {
+    let run = irex(&["verify", path(tiny_export())]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let listing = String::from_utf8(run.stdout).unwrap();
+    for file in ["model.vmfb", "model.irpa", "model.mlirbc", "tokenizer.json"] {
+        assert!(
+            listing.contains(&format!("{file} ")),
+            "{file} in: {listing}"
+        );
+    }
+    // One flipped byte, same size: only the hash tells.
+    let folder = copy_of_export("flipped");
+    let archive = folder.join("model.irpa");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&archive, &bytes).unwrap();
+    let run = irex(&["verify", path(&folder)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("model.irpa") && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
+    // A byte more: every run refuses it before loading anything.
+    bytes.push(0);
+    std::fs::write(&archive, &bytes).unwrap();
+    generate_refused(&folder, &["model.irpa", "bytes where irex.json records"]);
 }

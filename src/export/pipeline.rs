@@ -11,7 +11,7 @@ use melior::Context;
 use super::artifacts::{ArtifactSelection, write_artifacts};
 use super::progress::{Progress, Step};
 use super::staging::Staging;
-use crate::formats::manifest::Manifest;
+use crate::formats::manifest::{ArtifactRecord, Manifest};
 use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
 use crate::iree::{CompileOptions, revision};
 use crate::models::QuantMode;
@@ -151,7 +151,7 @@ pub fn export_folder(
         })?;
     }
     let [mlir_text, mlir_bytecode, parameters, module] = artifacts.file_names();
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         irex_version: env!("CARGO_PKG_VERSION").into(),
         model_kind: model.kind().name().into(),
         source: model.source(),
@@ -168,14 +168,32 @@ pub fn export_folder(
         end_token: model.end_token(),
         start_token: model.start_token(),
         chat_template: model.chat_template(),
+        artifacts: Vec::new(),
         parameters,
         module,
         mlir_text,
         mlir_bytecode,
     };
+    manifest.artifacts = record_artifacts(&manifest, folder)?;
     manifest.write(folder)?;
     staging.commit()?;
     Ok(manifest)
+}
+
+/// Size and SHA-256 of each artifact the manifest names, read back from
+/// the staging folder (so what is recorded is what was written).
+fn record_artifacts(manifest: &Manifest, folder: &Path) -> crate::Result<Vec<ArtifactRecord>> {
+    manifest
+        .artifact_files()
+        .into_iter()
+        .map(|file| {
+            ArtifactRecord::of(folder, file).map_err(|source| crate::Error::Io {
+                what: "hashing",
+                path: folder.join(file).display().to_string(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// The compile flags to record: the session's, without paths of this

@@ -83,6 +83,52 @@ pub struct Manifest {
     /// `irex generate --chat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_template: Option<String>,
+    /// Size and SHA-256 of every artifact, recorded at export: runs check
+    /// the sizes, `irex verify` the hashes.
+    #[serde(default)]
+    pub artifacts: Vec<ArtifactRecord>,
+}
+
+/// What an export wrote of one artifact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactRecord {
+    /// The file, relative to the folder.
+    pub file: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its SHA-256, in lowercase hex.
+    pub sha256: String,
+}
+
+impl ArtifactRecord {
+    /// Reads `folder/file` once, hashing it as it streams by.
+    pub fn of(folder: &Path, file: &str) -> std::io::Result<Self> {
+        use sha2::Digest as _;
+        use std::io::Read as _;
+        crate::tensor::check_regular_file(&folder.join(file))?;
+        let mut reader = std::fs::File::open(folder.join(file))?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let read = reader.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            bytes += read as u64;
+        }
+        let sha256 = hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Ok(Self {
+            file: file.to_string(),
+            bytes,
+            sha256,
+        })
+    }
 }
 
 impl Manifest {
@@ -117,6 +163,20 @@ impl Manifest {
             .iter()
             .map(|file| (self.parameter_scope.clone(), folder.join(file)))
             .collect()
+    }
+
+    /// The artifacts the manifest names, relative to the folder.
+    pub fn artifact_files(&self) -> Vec<&str> {
+        [
+            &self.module,
+            &self.parameters,
+            &self.mlir_text,
+            &self.mlir_bytecode,
+            &self.tokenizer,
+        ]
+        .into_iter()
+        .filter_map(|file| file.as_deref())
+        .collect()
     }
 
     /// Returns the function named `name`.

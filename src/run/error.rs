@@ -49,6 +49,14 @@ pub enum RunError {
         /// What is wrong with the tokens.
         message: String,
     },
+    /// An artifact differs from what the manifest recorded at export.
+    #[error("`{file}`: {message}")]
+    Integrity {
+        /// The artifact.
+        file: PathBuf,
+        /// How it differs.
+        message: String,
+    },
     /// `--chat` on a model without a chat template, or one that does not
     /// render.
     #[error("`{folder}`: chat template: {message}")]

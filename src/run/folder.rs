@@ -7,7 +7,7 @@ use super::RunError;
 use super::in_process::{ModuleRunner, RunOptions};
 use super::runner::ModuleFiles;
 use super::tokenizer::Tokenizer;
-use crate::formats::manifest::Manifest;
+use crate::formats::manifest::{ArtifactRecord, Manifest};
 use crate::models::ModelKind;
 
 /// A folder written by `irex export`.
@@ -20,12 +20,61 @@ pub struct ExportFolder {
 }
 
 impl ExportFolder {
-    /// Reads the folder's manifest.
+    /// Reads the folder's manifest and checks that every artifact it
+    /// records has the recorded size (a cheap check; [`Self::verify`]
+    /// compares the hashes).
     pub fn open(path: &Path) -> crate::Result<Self> {
-        Ok(Self {
+        let folder = Self {
             path: path.to_path_buf(),
             manifest: Manifest::read(path)?,
-        })
+        };
+        folder.check_sizes()?;
+        Ok(folder)
+    }
+
+    fn check_sizes(&self) -> Result<(), RunError> {
+        for record in &self.manifest.artifacts {
+            let file = self.path.join(&record.file);
+            let found = std::fs::metadata(&file).map(|metadata| metadata.len());
+            let message = match found {
+                Ok(bytes) if bytes == record.bytes => continue,
+                Ok(bytes) => format!(
+                    "{bytes} bytes where irex.json records {}: the folder changed after export (`irex verify` checks it)",
+                    record.bytes
+                ),
+                Err(error) => format!("recorded in irex.json but unreadable: {error}"),
+            };
+            return Err(RunError::Integrity { file, message });
+        }
+        Ok(())
+    }
+
+    /// Hashes every artifact and compares it with what the export recorded;
+    /// returns the records checked.
+    pub fn verify(&self) -> Result<&[ArtifactRecord], RunError> {
+        if self.manifest.artifacts.is_empty() {
+            return Err(RunError::Incomplete {
+                folder: self.path.clone(),
+                what: "artifact hashes (exported by an older irex: export again)",
+            });
+        }
+        for record in &self.manifest.artifacts {
+            let file = self.path.join(&record.file);
+            let found = ArtifactRecord::of(&self.path, &record.file).map_err(|error| {
+                RunError::Integrity {
+                    file: file.clone(),
+                    message: format!("unreadable: {error}"),
+                }
+            })?;
+            if found != *record {
+                let message = format!(
+                    "SHA-256 {} ({} bytes) where irex.json records {} ({} bytes)",
+                    found.sha256, found.bytes, record.sha256, record.bytes
+                );
+                return Err(RunError::Integrity { file, message });
+            }
+        }
+        Ok(&self.manifest.artifacts)
     }
 
     /// Opens the folder and checks that it holds a model of `kind`.
