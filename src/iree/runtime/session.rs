@@ -107,22 +107,40 @@ impl Session {
         // SAFETY: the providers are live for the call; the module retains
         // them; the session retains the module.
         let status = unsafe {
-            let status = sys::iree_io_parameters_module_create(
-                sys::iree_runtime_instance_vm_instance(sys::iree_runtime_session_instance(
-                    self.session.get(),
-                )),
+            sys::iree_io_parameters_module_create(
+                self.vm_instance(),
                 pointers.len(),
                 pointers.as_ptr(),
                 system_allocator(),
                 module.slot(),
-            );
-            if status.is_null() {
-                sys::iree_runtime_session_append_module(self.session.get(), module.get())
-            } else {
-                status
-            }
+            )
         };
-        check(status, || "creating the parameters module".into())
+        let action = || "creating the parameters module".to_string();
+        check(status, action)?;
+        self.append(&module, action)
+    }
+
+    /// The VM instance the session's modules are created in.
+    fn vm_instance(&self) -> *mut sys::iree_vm_instance_t {
+        // SAFETY: the session is live and holds its instance.
+        unsafe {
+            sys::iree_runtime_instance_vm_instance(sys::iree_runtime_session_instance(
+                self.session.get(),
+            ))
+        }
+    }
+
+    /// Appends a created module to the session's context (which runs its
+    /// initializers) and retains it.
+    fn append(
+        &self,
+        module: &Handle<sys::iree_vm_module_t>,
+        action: impl FnOnce() -> String,
+    ) -> Result<(), IreeError> {
+        // SAFETY: session and module are live; the context retains the module.
+        let status =
+            unsafe { sys::iree_runtime_session_append_module(self.session.get(), module.get()) };
+        check(status, action)
     }
 
     /// Maps the `.vmfb` and appends its module, which also runs its
@@ -146,25 +164,18 @@ impl Session {
         // SAFETY: the mapping outlives the module (the session drops
         // first; `_archive` keeps it); the session retains the module.
         let status = unsafe {
-            let instance = sys::iree_runtime_instance_vm_instance(
-                sys::iree_runtime_session_instance(self.session.get()),
-            );
-            let status = sys::iree_vm_bytecode_module_create(
-                instance,
+            sys::iree_vm_bytecode_module_create(
+                self.vm_instance(),
                 sys::iree_vm_bytecode_module_flags_e_IREE_VM_BYTECODE_MODULE_FLAG_NONE as _,
                 contents,
                 not_owned,
                 system_allocator(),
                 loaded.slot(),
-            );
-            if status.is_null() {
-                sys::iree_runtime_session_append_module(self.session.get(), loaded.get())
-            } else {
-                status
-            }
+            )
         };
         self._archive = Some(archive);
         check(status, action)?;
+        self.append(&loaded, action)?;
         // SAFETY: the module is live; its name is a view into it.
         let name = unsafe { sys::iree_vm_module_name(loaded.get()) };
         // SAFETY: IREE's string view points at `size` bytes it owns.
