@@ -342,3 +342,29 @@ fn verify_checks_every_artifact_against_its_recorded_hash() {
     std::fs::write(&archive, &bytes).unwrap();
     generate_refused(&folder, &["model.irpa", "bytes where irex.json records"]);
 }
+
+#[test]
+fn sessions_load_and_run_in_parallel_threads() {
+    // Each thread loads its own session; all share the process's runtime
+    // instance (instances created in parallel raced on IREE's global type
+    // registrations: "ref type mismatch" from a module's initializer).
+    let files = module_files(tiny_export());
+    let expected =
+        prefill_logits(&mut RuntimeRunner::load(&files, &RunOptions::default()).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let files = files.clone();
+            std::thread::spawn(move || {
+                let options = RunOptions { threads: Some(1) };
+                (0..3)
+                    .map(|_| prefill_logits(&mut RuntimeRunner::load(&files, &options).unwrap()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for thread in threads {
+        for logits in thread.join().unwrap() {
+            assert_eq!(logits, expected);
+        }
+    }
+}

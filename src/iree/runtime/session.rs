@@ -271,15 +271,48 @@ unsafe fn invoke(
     }
 }
 
-/// A runtime instance with IREE's HAL types registered.
+/// The process's runtime instance (created on first use, then shared),
+/// with a reference for the caller.
+///
+/// One per process, because creating an instance registers IREE's HAL ref
+/// types into process-wide globals (`iree_hal_command_buffer_registration`,
+/// ...), and `iree_vm_instance_register_type` first sets each to 0: a
+/// session created while another thread's module ran its initializer made
+/// that one fail with "ref type mismatch; while invoking native function
+/// hal.command_buffer.dispatch" (seen once in CI, in `tests/smollm2.rs`).
+/// Registered once, the globals never change. IREE's instances are
+/// thread-safe (their type table has its own lock).
 fn instance() -> Result<Handle<sys::iree_runtime_instance_t>, IreeError> {
+    /// The instance pointer, owned by the process for its whole run.
+    struct Shared(*mut sys::iree_runtime_instance_t);
+    // SAFETY: an IREE runtime instance may be used from any thread.
+    unsafe impl Send for Shared {}
+    static SHARED: std::sync::Mutex<Option<Shared>> = std::sync::Mutex::new(None);
+
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if shared.is_none() {
+        *shared = Some(Shared(create_instance()?));
+    }
+    let pointer = shared
+        .as_ref()
+        .map_or(std::ptr::null_mut(), |instance| instance.0);
+    // SAFETY: the shared instance is live (its reference is never
+    // released); the caller's handle owns the reference taken here.
+    unsafe { sys::iree_runtime_instance_retain(pointer) };
+    Ok(Handle::new(pointer, sys::iree_runtime_instance_release))
+}
+
+/// A new runtime instance with IREE's HAL types registered.
+fn create_instance() -> Result<*mut sys::iree_runtime_instance_t, IreeError> {
     let mut options = sys::iree_runtime_instance_options_t::default();
-    let mut instance = Handle::empty(sys::iree_runtime_instance_release);
+    let mut instance = std::ptr::null_mut();
     // SAFETY: `options` is initialised by IREE (no driver registry: irex
-    // builds its device itself); the instance is written to our slot.
+    // builds its device itself); the instance is written to `instance`.
     let status = unsafe {
         sys::iree_runtime_instance_options_initialize(&mut options);
-        sys::iree_runtime_instance_create(&options, system_allocator(), instance.slot())
+        sys::iree_runtime_instance_create(&options, system_allocator(), &mut instance)
     };
     check(status, || "creating the runtime instance".into())?;
     Ok(instance)
