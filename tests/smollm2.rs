@@ -217,7 +217,7 @@ fn the_manifest_lists_the_functions_the_module_declares() {
         manifest
             .compile_flags
             .iter()
-            .any(|f| f == "--iree-global-opt-data-tiling")
+            .any(|f| f == "--iree-dispatch-creation-data-tiling")
     );
 }
 

@@ -47,7 +47,8 @@ fn descriptor(element: ElementType) -> &'static str {
         | ElementType::F8E8M0
         | ElementType::F6E2M3
         | ElementType::F6E3M2
-        | ElementType::F4E2M1 => "|V1",
+        | ElementType::F4E2M1
+        | ElementType::I4 => "|V1",
     }
 }
 

@@ -40,12 +40,14 @@ impl CompileOptions {
                     "--iree-hal-target-device=local".to_string(),
                     "--iree-hal-local-target-device-backends=llvm-cpu".to_string(),
                     format!("--iree-llvmcpu-target-cpu={}", cpu.unwrap_or("host")),
-                    // Data tiling through the global-optimization path: SmolLM2's
-                    // prefill 44x and decode 9x faster, logits unchanged. The
-                    // dispatch-creation path (`--iree-opt-data-tiling`) computed
-                    // wrong logits in IREE 3.10; in 3.13 it is right, with a
-                    // slower prefill and a faster decode (ARCHITECTURE.md).
-                    "--iree-global-opt-data-tiling".to_string(),
+                    // Data tiling from the dispatch-creation phase: it keeps
+                    // the integer contractions over packed 4-bit weights at 4
+                    // bits and data-tiles them (SmolLM2 Q4_1 decode 34 ms
+                    // against 44 on the global-optimization path, which
+                    // widens the weight to i32 on every call; prefill 217 ms
+                    // on both). The global path was chosen in 3.10, where
+                    // this one miscompiled masked attention (ARCHITECTURE.md).
+                    "--iree-dispatch-creation-data-tiling".to_string(),
                 ];
                 if let Some(linker) = embedded_linker() {
                     flags.push(format!(

@@ -30,6 +30,7 @@ const DIALECTS: &[&str] = &[
     "arith",
     "tensor",
     "quant",
+    "linalg",
 ];
 
 /// Returns the compiler library's API version as (major, minor).

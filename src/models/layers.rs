@@ -48,6 +48,28 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
         self.weights.weight(self.f, name, shape)
     }
 
+    /// Rows `indices` of the `[rows, columns]` table `name` (an embedding),
+    /// as f32 `[...indices, columns]`.
+    pub fn rows(
+        &mut self,
+        name: &str,
+        shape: [u64; 2],
+        indices: ValueId,
+    ) -> crate::models::Result<ValueId> {
+        self.weights.rows(self.f, name, shape, indices)
+    }
+
+    /// `x · Wᵀ` without bias for a weight `PREFIX.weight` of `[outputs,
+    /// inputs]` (also an embedding read back as the output projection).
+    pub fn project(
+        &mut self,
+        prefix: &str,
+        x: ValueId,
+        shape: [u64; 2],
+    ) -> crate::models::Result<ValueId> {
+        self.weights.linear(self.f, prefix, x, shape)
+    }
+
     /// An f32 splat of `shape`.
     pub fn scalar(
         &mut self,
@@ -75,11 +97,8 @@ impl<'b, 'm, 'c> Layers<'b, 'm, 'c> {
         inputs: u64,
         bias: Bias,
     ) -> crate::models::Result<ValueId> {
-        let weight = self.weight(&format!("{prefix}.weight"), &[outputs, inputs])?;
+        let product = self.weights.linear(self.f, prefix, x, [outputs, inputs])?;
         let last = self.f.type_of(x).rank() as u64 - 1;
-        let product = self
-            .f
-            .dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?;
         if bias == Bias::No {
             return Ok(product);
         }

@@ -147,9 +147,15 @@ pub trait Model {
 /// How block-quantized GGUF weights reach the module.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum QuantMode {
-    /// The GGUF blocks byte for byte, unpacked by StableHLO in the module.
+    /// The GGUF blocks byte for byte in the `.irpa`. Formats with an
+    /// integer contraction (`hlo::CONTRACTED_FORMATS`) are multiplied
+    /// without unpacking, the activation rounded to i16 per block; the
+    /// others are unpacked to f32 by StableHLO in the module.
     #[default]
     Packed,
+    /// The GGUF blocks byte for byte, every format unpacked to f32 in the
+    /// module: the dequantized model exactly, no activation rounding.
+    PackedExact,
     /// Dequantized at export to f32.
     Dequant,
     /// Dequantized at export to f16 (half the size, one rounding).
@@ -162,10 +168,11 @@ impl std::str::FromStr for QuantMode {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "packed" => Ok(Self::Packed),
+            "packed-exact" => Ok(Self::PackedExact),
             "dequant" => Ok(Self::Dequant),
             "dequant-f16" => Ok(Self::DequantF16),
             other => Err(format!(
-                "unknown quant mode `{other}`: use packed, dequant or dequant-f16"
+                "unknown quant mode `{other}`: use packed, packed-exact, dequant or dequant-f16"
             )),
         }
     }

@@ -5,9 +5,10 @@
 //!
 //! - plain float tensors load as they are stored and convert to f32 in the
 //!   module when stored narrower (f16, bf16) or wider (f64);
-//! - ggml blocks stay packed (their bytes verbatim in the `.irpa`, unpacked
-//!   by StableHLO in the module) or are dequantized at export, as the
-//!   [`QuantMode`] says;
+//! - ggml blocks stay packed (their bytes verbatim in the `.irpa`; in a
+//!   [`Weights::linear`], contracted as integers where the format has that
+//!   form, else unpacked by StableHLO in the module) or are dequantized at
+//!   export, as the [`QuantMode`] says;
 //! - int8 tensors with affine scales (compressed-tensors naming) become
 //!   `!quant.uniform` weights.
 
@@ -19,7 +20,10 @@ use super::model::QuantMode;
 use crate::formats::gguf::{Gguf, GgufTensor};
 use crate::formats::safetensors::Safetensors;
 use crate::formats::safetensors::compressed_tensors::affine_quantization;
-use crate::hlo::{FunctionBuilder, HloError, PACKED_FORMATS, ValueId};
+use crate::hlo::{
+    BlockActivation, BlockOrder, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder, HloError,
+    PACKED_FORMATS, ValueId,
+};
 use crate::tensor::{BufferHandle, ElementType, GgmlType, TensorEncoding, TensorSpec};
 
 /// Where a graph's weights come from.
@@ -31,6 +35,37 @@ pub trait Weights {
         name: &str,
         shape: &[u64],
     ) -> crate::models::Result<ValueId>;
+
+    /// `x · Wᵀ` over the last dimension of `x`, for the weight
+    /// `PREFIX.weight` stored `[outputs, inputs]`. By default the weight as
+    /// f32 and a `dot_general`; a source whose weights have a faster form
+    /// (packed blocks contracted as integers) overrides it.
+    fn linear(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        prefix: &str,
+        x: ValueId,
+        [outputs, inputs]: [u64; 2],
+    ) -> crate::models::Result<ValueId> {
+        let weight = self.weight(f, &format!("{prefix}.weight"), &[outputs, inputs])?;
+        let last = f.type_of(x).rank() as u64 - 1;
+        Ok(f.dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?)
+    }
+
+    /// Rows `indices` (i32, any shape) of the table `name` stored
+    /// `[rows, columns]` (an embedding), as f32 `[...indices, columns]`.
+    /// By default the table as f32 and a gather; packed tables gather
+    /// their blocks first and unpack only the rows read.
+    fn rows(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        shape: [u64; 2],
+        indices: ValueId,
+    ) -> crate::models::Result<ValueId> {
+        let table = self.weight(f, name, &shape)?;
+        Ok(f.gather_rows(name.trim_end_matches(".weight"), table, indices)?)
+    }
 }
 
 /// Refuses a tensor whose shape is not the one the architecture needs.
@@ -110,6 +145,9 @@ pub struct GgufWeights<'a> {
     gguf: &'a Gguf,
     mode: QuantMode,
     dequantized: RefCell<HashMap<String, BufferHandle>>,
+    /// Activations quantized for integer contractions, by function and
+    /// value: the projections reading one input (q/k/v, gate/up) share one.
+    activations: RefCell<HashMap<(String, ValueId, BlockOrder), BlockActivation>>,
 }
 
 impl<'a> GgufWeights<'a> {
@@ -119,6 +157,7 @@ impl<'a> GgufWeights<'a> {
             gguf,
             mode,
             dequantized: RefCell::default(),
+            activations: RefCell::default(),
         }
     }
 
@@ -164,6 +203,64 @@ impl<'a> GgufWeights<'a> {
         let spec = TensorSpec::dense(name, &tensor.spec.shape, self.dequantized_element());
         Ok(dense_as_f32(f, &spec, &buffer)?)
     }
+
+    /// Whether `kind`'s blocks stay packed in this mode.
+    fn packs(&self, kind: GgmlType) -> bool {
+        matches!(self.mode, QuantMode::Packed | QuantMode::PackedExact)
+            && PACKED_FORMATS.contains(&kind)
+    }
+
+    /// Whether `kind`'s blocks are contracted as integers in this mode.
+    fn contracts(&self, kind: GgmlType) -> bool {
+        self.mode == QuantMode::Packed && CONTRACTED_FORMATS.contains(&kind)
+    }
+
+    /// `x` (`[..., K]`) quantized for integer contractions in `order`, made
+    /// once per function, input and order.
+    fn activation(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        prefix: &str,
+        x: ValueId,
+        order: BlockOrder,
+    ) -> Result<BlockActivation, HloError> {
+        let key = (f.name().to_string(), x, order);
+        if let Some(activation) = self.activations.borrow().get(&key) {
+            return Ok(*activation);
+        }
+        let shape = f.type_of(x).shape.clone();
+        let columns = *shape.last().unwrap_or(&1);
+        let rows = shape.iter().product::<u64>() / columns.max(1);
+        let flat = f.reshape(&format!("{prefix}.input.rows"), x, &[rows, columns])?;
+        let activation = f.quantize_activation(&format!("{prefix}.input.i16"), flat, order)?;
+        self.activations.borrow_mut().insert(key, activation);
+        Ok(activation)
+    }
+
+    /// `x · Wᵀ` with `W`'s blocks contracted as integers, `[..., outputs]`.
+    fn contracted_linear(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        prefix: &str,
+        x: ValueId,
+        tensor: &GgufTensor,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let [outputs, columns] = tensor.spec.shape[..] else {
+            unreachable!("checked against [outputs, inputs] by gguf_tensor");
+        };
+        let bytes = TensorSpec::dense(
+            &tensor.spec.name,
+            &[outputs, columns / kind.block_elements(), kind.block_bytes()],
+            ElementType::I8,
+        );
+        let blocks = f.weight(&bytes, &tensor.buffer)?;
+        let activation = self.activation(f, prefix, x, BlockOrder::of(kind))?;
+        let product = f.packed_linear(prefix, &activation, blocks, kind)?;
+        let mut shape = f.type_of(x).shape.clone();
+        *shape.last_mut().expect("x has a last dimension") = outputs;
+        f.reshape(&format!("{prefix}.output"), product, &shape)
+    }
 }
 
 /// The blocks of a `[.., columns]` ggml tensor as `[rows, blocks per row,
@@ -194,12 +291,88 @@ impl Weights for GgufWeights<'_> {
         let tensor = gguf_tensor(self.gguf, name, shape)?;
         match tensor.spec.encoding {
             TensorEncoding::Dense(_) => Ok(dense_as_f32(f, &tensor.spec, &tensor.buffer)?),
-            TensorEncoding::Ggml(kind)
-                if self.mode == QuantMode::Packed && PACKED_FORMATS.contains(&kind) =>
-            {
+            TensorEncoding::Ggml(kind) if self.packs(kind) => {
                 Ok(packed_weight(f, name, tensor, kind)?)
             }
             TensorEncoding::Ggml(_) => self.dequantized_weight(f, name, tensor),
         }
     }
+
+    fn linear(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        prefix: &str,
+        x: ValueId,
+        [outputs, inputs]: [u64; 2],
+    ) -> crate::models::Result<ValueId> {
+        let name = format!("{prefix}.weight");
+        let tensor = gguf_tensor(self.gguf, &name, &[outputs, inputs])?;
+        match tensor.spec.encoding {
+            TensorEncoding::Ggml(kind) if self.contracts(kind) => {
+                Ok(self.contracted_linear(f, prefix, x, tensor, kind)?)
+            }
+            _ => {
+                let weight = self.weight(f, &name, &[outputs, inputs])?;
+                let last = f.type_of(x).rank() as u64 - 1;
+                Ok(f.dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?)
+            }
+        }
+    }
+
+    fn rows(
+        &self,
+        f: &mut FunctionBuilder<'_, '_>,
+        name: &str,
+        shape: [u64; 2],
+        indices: ValueId,
+    ) -> crate::models::Result<ValueId> {
+        let tensor = gguf_tensor(self.gguf, name, &shape)?;
+        let location = name.trim_end_matches(".weight");
+        match tensor.spec.encoding {
+            TensorEncoding::Ggml(kind) if self.packs(kind) => {
+                Ok(packed_rows(f, location, tensor, kind, indices)?)
+            }
+            _ => {
+                let table = self.weight(f, name, &shape)?;
+                Ok(f.gather_rows(location, table, indices)?)
+            }
+        }
+    }
+}
+
+/// Rows `indices` of a packed `[rows, columns]` table: its blocks gathered
+/// as `[rows, blocks · block bytes]` bytes, then only those rows unpacked.
+fn packed_rows(
+    f: &mut FunctionBuilder<'_, '_>,
+    location: &str,
+    tensor: &GgufTensor,
+    kind: GgmlType,
+    indices: ValueId,
+) -> Result<ValueId, HloError> {
+    let [rows, columns] = tensor.spec.shape[..] else {
+        unreachable!("checked against [rows, columns] by gguf_tensor");
+    };
+    let (per_row, block_bytes) = (columns / kind.block_elements(), kind.block_bytes());
+    let spec = TensorSpec::dense(
+        &tensor.spec.name,
+        &[rows, per_row, block_bytes],
+        ElementType::I8,
+    );
+    let blocks = f.weight(&spec, &tensor.buffer)?;
+    let table = f.reshape(
+        &format!("{location}.bytes"),
+        blocks,
+        &[rows, per_row * block_bytes],
+    )?;
+    let gathered = f.gather_rows(&format!("{location}.gather"), table, indices)?;
+    let count = f.type_of(indices).shape.iter().product::<u64>();
+    let picked = f.reshape(
+        &format!("{location}.picked"),
+        gathered,
+        &[count, per_row, block_bytes],
+    )?;
+    let values = f.dequantize_blocks(location, picked, kind)?;
+    let mut shape = f.type_of(indices).shape.clone();
+    shape.push(columns);
+    f.reshape(&format!("{location}.rows"), values, &shape)
 }

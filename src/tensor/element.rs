@@ -21,6 +21,9 @@ pub enum ElementType {
     I16,
     /// Signless 8-bit integer.
     I8,
+    /// Signless 4-bit integer, two to a byte, the low nibble first (how
+    /// `flow.tensor.bitcast` reads bytes as `i4`); no file stores it.
+    I4,
     /// Unsigned 64-bit integer.
     U64,
     /// Unsigned 32-bit integer.
@@ -56,7 +59,7 @@ impl ElementType {
             Self::F16 | Self::BF16 | Self::I16 | Self::U16 => 16,
             Self::I8 | Self::U8 | Self::Bool | Self::F8E4M3 | Self::F8E5M2 | Self::F8E8M0 => 8,
             Self::F6E2M3 | Self::F6E3M2 => 6,
-            Self::F4E2M1 => 4,
+            Self::F4E2M1 | Self::I4 => 4,
         }
     }
 
@@ -80,6 +83,7 @@ impl ElementType {
             Self::I32 => "i32",
             Self::I16 => "i16",
             Self::I8 => "i8",
+            Self::I4 => "i4",
             Self::U64 => "ui64",
             Self::U32 => "ui32",
             Self::U16 => "ui16",

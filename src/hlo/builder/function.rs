@@ -138,6 +138,11 @@ impl<'m, 'c> FunctionBuilder<'m, 'c> {
         ValueId(index as u32)
     }
 
+    /// The function's name (its symbol in the module).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Returns the type of a value.
     pub fn type_of(&self, value: ValueId) -> &TensorType {
         &self.values[value.0 as usize].1

@@ -58,6 +58,7 @@ pub fn element_to_mlir(context: &Context, element: ElementType) -> Type<'_> {
         ElementType::I32 => IntegerType::new(context, 32).into(),
         ElementType::I16 => IntegerType::new(context, 16).into(),
         ElementType::I8 => IntegerType::new(context, 8).into(),
+        ElementType::I4 => IntegerType::new(context, 4).into(),
         ElementType::U64 => IntegerType::unsigned(context, 64).into(),
         ElementType::U32 => IntegerType::unsigned(context, 32).into(),
         ElementType::U16 => IntegerType::unsigned(context, 16).into(),

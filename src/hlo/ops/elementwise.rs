@@ -98,6 +98,21 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.elementwise("stablehlo.negate", location, &[operand])
     }
 
+    /// `stablehlo.abs`: elementwise absolute value.
+    pub fn abs(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.abs", location, &[operand])
+    }
+
+    /// `stablehlo.round_nearest_even`: rounds to the nearest integer, ties
+    /// to even (what NumPy's `rint` does).
+    pub fn round_nearest_even(
+        &mut self,
+        location: &str,
+        operand: ValueId,
+    ) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.round_nearest_even", location, &[operand])
+    }
+
     /// `stablehlo.rsqrt`: elementwise 1/√x.
     pub fn rsqrt(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.rsqrt", location, &[operand])

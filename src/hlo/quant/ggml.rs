@@ -31,7 +31,7 @@ pub const PACKED_FORMATS: [GgmlType; 10] = [
 
 impl FunctionBuilder<'_, '_> {
     /// The bytes `range` of every block (a field of [`crate::quant::layout`]).
-    fn bytes(
+    pub(super) fn bytes(
         &mut self,
         location: &str,
         blocks: ValueId,
@@ -50,7 +50,7 @@ impl FunctionBuilder<'_, '_> {
     }
 
     /// The f16 field at byte `at` of every block, as f32 `[rows, blocks]`.
-    fn half_field(
+    pub(super) fn half_field(
         &mut self,
         location: &str,
         blocks: ValueId,

@@ -12,10 +12,10 @@
 
 use super::model::LlamaModel;
 use crate::hlo::{Comparison, HloError, ModuleBuilder, TensorType, ValueId};
-use crate::models::GraphOptions;
 use crate::models::ModelError;
 use crate::models::layers::{Bias, Layers};
 use crate::models::weights::GgufWeights;
+use crate::models::{GraphOptions, QuantMode};
 use crate::tensor::ElementType;
 
 /// `prefill(tokens: tensor<1xSEQxi32>) -> (logits tensor<1xSEQxVOCABxf32>,
@@ -30,7 +30,9 @@ pub const PREFILL_FUNCTION: &str = "prefill";
 pub const DECODE_FUNCTION: &str = "decode";
 
 /// Builds `prefill` and `decode` for a fixed sequence (and cache) length,
-/// both reading one set of weights in `mode`.
+/// reading the weights in `mode`. In [`QuantMode::Packed`], prefill
+/// (matrix × matrix) takes the exact form, decode (matrix × vector) the
+/// integer contractions: each the faster for its shape (ARCHITECTURE.md).
 pub fn build_functions(
     module: &mut ModuleBuilder<'_>,
     model: &LlamaModel,
@@ -47,7 +49,9 @@ pub fn build_functions(
         ));
     }
     let weights = GgufWeights::new(&model.gguf, mode);
-    build_prefill(module, model, &weights, sequence)?;
+    let exact =
+        (mode == QuantMode::Packed).then(|| GgufWeights::new(&model.gguf, QuantMode::PackedExact));
+    build_prefill(module, model, exact.as_ref().unwrap_or(&weights), sequence)?;
     build_decode(module, model, &weights, sequence)
 }
 
@@ -108,10 +112,8 @@ impl Decoder<'_, '_, '_> {
     fn prefill(&mut self, sequence: u64) -> crate::models::Result<[ValueId; 3]> {
         let c = self.model.config.clone();
         let tokens = self.l.f.argument(0);
-        let embedding = self
-            .l
-            .weight("token_embd.weight", &[c.vocabulary, c.embedding])?;
-        let mut x = self.l.f.gather_rows("token_embd", embedding, tokens)?;
+        let table = [c.vocabulary, c.embedding];
+        let mut x = self.l.rows("token_embd.weight", table, tokens)?;
         let (cos, sin) = self.rotary_tables(sequence)?;
         let mask = self.causal_mask(sequence)?;
         let (mut keys, mut values) = (Vec::new(), Vec::new());
@@ -124,7 +126,7 @@ impl Decoder<'_, '_, '_> {
             keys.push(k);
             values.push(v);
         }
-        let logits = self.logits(x, embedding)?;
+        let logits = self.logits(x)?;
         let keys = self.l.f.concatenate("cache.keys", &keys, 0)?;
         let values = self.l.f.concatenate("cache.values", &values, 0)?;
         Ok([logits, keys, values])
@@ -136,10 +138,8 @@ impl Decoder<'_, '_, '_> {
         let f = &mut *self.l.f;
         let (token, position) = (f.argument(0), f.argument(1));
         let (mut keys, mut values) = (f.argument(2), f.argument(3));
-        let embedding = self
-            .l
-            .weight("token_embd.weight", &[c.vocabulary, c.embedding])?;
-        let mut x = self.l.f.gather_rows("token_embd", embedding, token)?;
+        let table = [c.vocabulary, c.embedding];
+        let mut x = self.l.rows("token_embd.weight", table, token)?;
         let (cos_table, sin_table) = self.rotary_tables(cache_length)?;
         let f = &mut *self.l.f;
         let cos = f.gather_rows("rope.cos.row", cos_table, position)?;
@@ -155,7 +155,7 @@ impl Decoder<'_, '_, '_> {
             let attended = self.attend(&prefix, q, layer_keys, layer_values, mask)?;
             x = self.residual_and_feed_forward(&prefix, x, attended)?;
         }
-        let logits = self.logits(x, embedding)?;
+        let logits = self.logits(x)?;
         let logits = self
             .l
             .f
@@ -233,7 +233,7 @@ impl Decoder<'_, '_, '_> {
 
     /// Final RMSNorm and the output projection (tied to the embedding when
     /// the file has no `output.weight`).
-    fn logits(&mut self, x: ValueId, embedding: ValueId) -> crate::models::Result<ValueId> {
+    fn logits(&mut self, x: ValueId) -> crate::models::Result<ValueId> {
         let c = self.model.config.clone();
         let x = self.rms_norm("output_norm", x)?;
         if self.model.gguf.tensor("output.weight").is_some() {
@@ -241,8 +241,7 @@ impl Decoder<'_, '_, '_> {
                 .l
                 .linear("output", x, c.vocabulary, c.embedding, Bias::No);
         }
-        let tied = crate::hlo::DotDimensions::contract(2, 1);
-        Ok(self.l.f.dot_general("output", x, embedding, &tied)?)
+        self.l.project("token_embd", x, [c.vocabulary, c.embedding])
     }
 
     /// Projects the `T` tokens of `x` to rotated queries `[1, heads, T, d]`

@@ -1,0 +1,401 @@
+//! Integer contractions over packed ggml blocks: the fast form of `x · Wᵀ`
+//! for a weight whose GGUF blocks sit verbatim in the `.irpa`.
+//!
+//! The activation is quantized in the module, per block of 32, to i16
+//! ([`BlockActivation`]); the weight's nibble plane is read as `i4` through
+//! `flow.tensor.bitcast` (no unpacking: IREE keeps it at 4 bits per weight,
+//! data-tiled once at load), Q8_0's quants as the i8 they are; one
+//! `linalg.generic` contracts `extsi i16 × extui i4 → i32` (or `× extsi i8`)
+//! per block, which IREE maps onto its integer
+//! matvec/matmul kernels; and an epilogue in `[rows, blocks]` layout applies
+//! the block scales and sums over the blocks (`quant-findings.md`, round 2:
+//! the other layouts are 3–7× slower).
+//!
+//! What is computed, for an activation row `x` and a weight row of blocks
+//! `g` with scale `d`, offset `c` and quants `q`:
+//!
+//! ```text
+//! amax[g] = max(max |x[g, :]|, 1e-30)     s[g] = amax[g] / 32767
+//! xq[g, k] = rint(x[g, k] · (32767 / amax[g]))     (i16, |xq| ≤ 32767)
+//! y = Σ_g d[g] · (s[g] · Σ_k xq[g, k] · q[g, k]) + c[g] · Σ_k x[g, k]
+//! ```
+//!
+//! with `c = m` for Q4_1 (`w = d·q + m`), `c = -8·d` for Q4_0
+//! (`w = d·(q - 8)`) and `c = 0` for Q8_0 (`w = d·q`, `q` signed): the dequantized product, except for the i16 rounding
+//! of the activation (relative error below 2⁻¹⁵ per element).
+
+use crate::hlo::HloError;
+use crate::hlo::Reduction;
+use crate::hlo::builder::function::{FunctionBuilder, ValueId};
+use crate::hlo::builder::types::TensorType;
+use crate::quant::layout::{q4_0, q4_1, q8_0};
+use crate::tensor::{ElementType, GgmlType};
+use melior::ir::attribute::DenseI32ArrayAttribute;
+use melior::ir::block::BlockLike;
+use melior::ir::operation::OperationBuilder;
+use melior::ir::{Attribute, Block, Identifier, Region, RegionLike, Type, Value};
+
+/// Block formats with an integer contraction; the others are unpacked to
+/// f32 (`ggml.rs`) before a float `dot_general`.
+pub const CONTRACTED_FORMATS: [GgmlType; 3] = [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
+
+/// The order in which a format's quants present a block's elements, which
+/// the quantized activation must follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlockOrder {
+    /// Element `k` at position `k` (Q8_0's 32 bytes).
+    Linear,
+    /// A 16-byte nibble plane read as 32 `i4` (see [`nibble_order`]).
+    Nibbles,
+}
+
+impl BlockOrder {
+    /// The order `kind`'s quants are contracted in.
+    pub fn of(kind: GgmlType) -> Self {
+        match kind {
+            GgmlType::Q8_0 => Self::Linear,
+            _ => Self::Nibbles,
+        }
+    }
+}
+
+/// Elements per block of every contracted format.
+const BLOCK: u64 = 32;
+
+/// The largest i16 magnitude an activation is scaled to.
+const I16_LIMIT: f64 = 32767.0;
+
+/// An activation `[rows, K]` quantized per block of 32 for integer
+/// contractions. Made once per input and shared by every projection that
+/// reads it (q/k/v, gate/up).
+#[derive(Clone, Copy, Debug)]
+pub struct BlockActivation {
+    /// `[rows, K/32, 32]` i16, each block's elements in the weight's
+    /// [`BlockOrder`].
+    pub values: ValueId,
+    /// `[rows, K/32]` f32: what one unit of `values` is worth.
+    pub scales: ValueId,
+    /// `[rows, K/32]` f32: the exact sum of each block's elements.
+    pub sums: ValueId,
+}
+
+/// The order in which a 16-byte nibble plane read as 32 `i4` presents a
+/// block's elements: byte `j` holds element `j` (low nibble) and `j + 16`
+/// (high nibble), and `i4` element `2j` is the low nibble of byte `j`. So
+/// position `2j` is element `j` and `2j + 1` is element `j + 16`.
+pub fn nibble_order() -> [usize; 32] {
+    std::array::from_fn(|position| position / 2 + (position % 2) * 16)
+}
+
+impl<'c> FunctionBuilder<'_, 'c> {
+    /// Quantizes `x` (`[rows, K]` f32, `K` a multiple of 32) per block of
+    /// 32 to i16, its elements in `order`.
+    pub fn quantize_activation(
+        &mut self,
+        location: &str,
+        x: ValueId,
+        order: BlockOrder,
+    ) -> Result<BlockActivation, HloError> {
+        let shape = self.type_of(x).shape.clone();
+        let [rows, columns] = shape[..] else {
+            return Err(self.contract_error(location, format!("activation {shape:?} is not 2-D")));
+        };
+        if columns % BLOCK != 0 {
+            return Err(self.contract_error(
+                location,
+                format!("{columns} columns are not whole blocks of {BLOCK}"),
+            ));
+        }
+        let blocks = columns / BLOCK;
+        let ordered = match order {
+            BlockOrder::Linear => {
+                self.reshape(&format!("{location}.blocks"), x, &[rows, blocks, BLOCK])?
+            }
+            BlockOrder::Nibbles => {
+                // [rows, G, 2, 16] → [rows, G, 16, 2]: element j + 16·h lands at 2j + h.
+                let halves =
+                    self.reshape(&format!("{location}.halves"), x, &[rows, blocks, 2, 16])?;
+                let paired = self.transpose(&format!("{location}.pairs"), halves, &[0, 1, 3, 2])?;
+                self.reshape(
+                    &format!("{location}.nibble_order"),
+                    paired,
+                    &[rows, blocks, BLOCK],
+                )?
+            }
+        };
+        let magnitude = self.abs(&format!("{location}.abs"), ordered)?;
+        let amax = self.reduce(&format!("{location}.amax"), magnitude, &[2], Reduction::Max)?;
+        let floor = self.splat_constant(
+            &format!("{location}.floor"),
+            ElementType::F32,
+            &[rows, blocks],
+            1e-30,
+        )?;
+        let amax = self.maximum(&format!("{location}.amax_floor"), amax, floor)?;
+        let limit = self.splat_constant(
+            &format!("{location}.limit"),
+            ElementType::F32,
+            &[rows, blocks],
+            I16_LIMIT,
+        )?;
+        let inverse = self.divide(&format!("{location}.inverse"), limit, amax)?;
+        let scales = self.divide(&format!("{location}.scale"), amax, limit)?;
+        let spread = self.broadcast_in_dim(
+            &format!("{location}.inverse_spread"),
+            inverse,
+            &[rows, blocks, BLOCK],
+            &[0, 1],
+        )?;
+        let scaled = self.multiply(&format!("{location}.scaled"), ordered, spread)?;
+        let rounded = self.round_nearest_even(&format!("{location}.rint"), scaled)?;
+        let values = self.convert(&format!("{location}.i16"), rounded, ElementType::I16)?;
+        let sums = self.reduce(&format!("{location}.sum"), ordered, &[2], Reduction::Sum)?;
+        Ok(BlockActivation {
+            values,
+            scales,
+            sums,
+        })
+    }
+
+    /// `x · Wᵀ` for `x` quantized by [`Self::quantize_activation`] and `W`
+    /// a weight's blocks `[N, K/32, block bytes]` i8 in one of
+    /// [`CONTRACTED_FORMATS`]: `[rows, N]` f32.
+    pub fn packed_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let [outputs, groups, _] = shape[..] else {
+            return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
+        };
+        let (scale, offset, quants) = match kind {
+            GgmlType::Q8_0 => {
+                let d = self.half_field(location, blocks, q8_0::D)?;
+                let zero = self.splat_constant(
+                    &format!("{location}.no_offset"),
+                    ElementType::F32,
+                    &[outputs, groups],
+                    0.0,
+                )?;
+                (d, zero, q8_0::QS)
+            }
+            GgmlType::Q4_0 => {
+                let d = self.half_field(location, blocks, q4_0::D)?;
+                let minus_eight = self.splat_constant(
+                    &format!("{location}.minus8"),
+                    ElementType::F32,
+                    &[outputs, groups],
+                    -8.0,
+                )?;
+                let offset = self.multiply(&format!("{location}.offset"), d, minus_eight)?;
+                (d, offset, q4_0::QS)
+            }
+            GgmlType::Q4_1 => {
+                let d = self.half_field(location, blocks, q4_1::D)?;
+                let m = self.half_field(location, blocks, q4_1::M)?;
+                (d, m, q4_1::QS)
+            }
+            other => {
+                return Err(self.contract_error(
+                    location,
+                    format!("{other} has no integer contraction (formats: {CONTRACTED_FORMATS:?})"),
+                ));
+            }
+        };
+        let plane = self.bytes(location, blocks, quants)?;
+        let quants = match BlockOrder::of(kind) {
+            BlockOrder::Linear => plane,
+            BlockOrder::Nibbles => self.tensor_bitcast(
+                &format!("{location}.i4"),
+                plane,
+                TensorType::new(&[outputs, groups, BLOCK], ElementType::I4),
+            )?,
+        };
+        let rows = self.type_of(x.values).shape[0];
+        let products = self.block_dot(location, x.values, quants)?;
+        self.block_epilogue(
+            location,
+            products,
+            x,
+            [scale, offset],
+            [rows, outputs, groups],
+        )
+    }
+
+    /// `y[m, n] = Σ_g d[n,g]·(s[m,g]·I[m,n,g]) + c[n,g]·sum[m,g]`.
+    fn block_epilogue(
+        &mut self,
+        location: &str,
+        products: ValueId,
+        x: &BlockActivation,
+        [scale, offset]: [ValueId; 2],
+        shape: [u64; 3],
+    ) -> Result<ValueId, HloError> {
+        let products = self.convert(&format!("{location}.products"), products, ElementType::F32)?;
+        let per_weight = |f: &mut Self, name: &str, value: ValueId| {
+            f.broadcast_in_dim(&format!("{location}.{name}"), value, &shape, &[1, 2])
+        };
+        let per_row = |f: &mut Self, name: &str, value: ValueId| {
+            f.broadcast_in_dim(&format!("{location}.{name}"), value, &shape, &[0, 2])
+        };
+        let d = per_weight(self, "d", scale)?;
+        let c = per_weight(self, "c", offset)?;
+        let s = per_row(self, "s", x.scales)?;
+        let sums = per_row(self, "sums", x.sums)?;
+        let unscaled = self.multiply(&format!("{location}.unscaled"), products, s)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), unscaled, d)?;
+        let offsets = self.multiply(&format!("{location}.offsets"), c, sums)?;
+        let per_block = self.add(&format!("{location}.blocks"), scaled, offsets)?;
+        self.reduce(location, per_block, &[2], Reduction::Sum)
+    }
+
+    /// `flow.tensor.bitcast`: the same bytes seen as another element type
+    /// and shape (static shapes only).
+    fn tensor_bitcast(
+        &mut self,
+        location: &str,
+        source: ValueId,
+        result_type: TensorType,
+    ) -> Result<ValueId, HloError> {
+        let context = self.context();
+        let segments = DenseI32ArrayAttribute::new(context, &[1, 0, 0]);
+        self.build(
+            "flow.tensor.bitcast",
+            location,
+            &[source],
+            &[("operandSegmentSizes", segments.into())],
+            result_type,
+        )
+    }
+
+    /// `I[m, n, g] = Σ_k xq[m, g, k] · q[n, g, k]` in i32: one
+    /// `linalg.generic` with body `extsi i16 × extui i4` (4-bit quants,
+    /// unsigned) or `extsi i16 × extsi i8` (Q8_0's signed bytes).
+    fn block_dot(
+        &mut self,
+        location: &str,
+        activation: ValueId,
+        quants: ValueId,
+    ) -> Result<ValueId, HloError> {
+        const OP: &str = "linalg.generic";
+        let rows = self.type_of(activation).shape[0];
+        let [outputs, groups, _] = self.type_of(quants).shape[..] else {
+            unreachable!("checked by packed_linear");
+        };
+        let result_type = TensorType::new(&[rows, outputs, groups], ElementType::I32);
+        let init = self.splat_constant(
+            &format!("{location}.zero"),
+            ElementType::I32,
+            &result_type.shape,
+            0.0,
+        )?;
+        let context = self.context();
+        let parse = |text: &str| {
+            Attribute::parse(context, text).ok_or_else(|| HloError::build(OP, location))
+        };
+        let maps = parse(
+            "[affine_map<(m, n, g, k) -> (m, g, k)>, affine_map<(m, n, g, k) -> (n, g, k)>, \
+             affine_map<(m, n, g, k) -> (m, n, g)>]",
+        )?;
+        let iterators = parse(
+            "[#linalg.iterator_type<parallel>, #linalg.iterator_type<parallel>, \
+             #linalg.iterator_type<parallel>, #linalg.iterator_type<reduction>]",
+        )?;
+        let segments = DenseI32ArrayAttribute::new(context, &[2, 1]).into();
+        let weight_bits = self.type_of(quants).element.bit_width() as u32;
+        let region = self.block_dot_body(location, weight_bits)?;
+        let operation = {
+            let operands: Vec<Value<'c, '_>> = [activation, quants, init]
+                .iter()
+                .map(|&v| self.mlir_value(v))
+                .collect();
+            OperationBuilder::new(OP, self.location(location))
+                .add_operands(&operands)
+                .add_attributes(&[
+                    (Identifier::new(context, "indexing_maps"), maps),
+                    (Identifier::new(context, "iterator_types"), iterators),
+                    (Identifier::new(context, "operandSegmentSizes"), segments),
+                ])
+                .add_regions([region])
+                .add_results(&[result_type.to_mlir(context)])
+                .build()
+        }
+        .map_err(|_| HloError::build(OP, location))?;
+        Ok(self.push(operation, result_type))
+    }
+
+    /// `^bb0(%a: i16, %b: iW, %acc: i32): yield %acc + extsi(%a) · ext(%b)`,
+    /// `ext` unsigned for 4-bit quants and signed for bytes.
+    fn block_dot_body(&self, location: &str, weight_bits: u32) -> Result<Region<'c>, HloError> {
+        let context = self.context();
+        let loc = self.location(location);
+        let integer =
+            |bits| -> Type<'c> { melior::ir::r#type::IntegerType::new(context, bits).into() };
+        let (i16, weight, i32) = (integer(16), integer(weight_bits), integer(32));
+        let block = Block::new(&[(i16, loc), (weight, loc), (i32, loc)]);
+        let extend = if weight_bits == 4 {
+            "arith.extui"
+        } else {
+            "arith.extsi"
+        };
+        let argument = |index| -> Value<'c, '_> { block.argument(index).expect("three").into() };
+        let (a, b, acc) = (argument(0), argument(1), argument(2));
+        let op = |name: &str, operands: &[Value<'c, '_>], result: Option<Type<'c>>| {
+            let mut builder = OperationBuilder::new(name, loc).add_operands(operands);
+            if let Some(result) = result {
+                builder = builder.add_results(&[result]);
+            }
+            builder
+                .build()
+                .map_err(|_| HloError::build("linalg.generic body", location))
+        };
+        let wide_a = block.append_operation(op("arith.extsi", &[a], Some(i32))?);
+        let wide_b = block.append_operation(op(extend, &[b], Some(i32))?);
+        let product = block.append_operation(op(
+            "arith.muli",
+            &[
+                wide_a.result(0).expect("one").into(),
+                wide_b.result(0).expect("one").into(),
+            ],
+            Some(i32),
+        )?);
+        let sum = block.append_operation(op(
+            "arith.addi",
+            &[acc, product.result(0).expect("one").into()],
+            Some(i32),
+        )?);
+        block.append_operation(op(
+            "linalg.yield",
+            &[sum.result(0).expect("one").into()],
+            None,
+        )?);
+        let region = Region::new();
+        region.append_block(block);
+        Ok(region)
+    }
+
+    fn contract_error(&self, location: &str, message: String) -> HloError {
+        HloError::Shape {
+            op: "packed_linear",
+            location: location.to_string(),
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nibble_order;
+
+    #[test]
+    fn nibble_order_interleaves_the_halves() {
+        let order = nibble_order();
+        assert_eq!(&order[..6], &[0, 16, 1, 17, 2, 18]);
+        let mut sorted = order;
+        sorted.sort_unstable();
+        assert_eq!(sorted, std::array::from_fn::<usize, 32, _>(|i| i));
+    }
+}
