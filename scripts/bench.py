@@ -185,7 +185,7 @@ def run_llama(scratch, args):
     repeat, length = args.repeat, 64
     print(f"\nSmolLM2-135M-Instruct Q4_1 ({file_size(GGUF):.1f} MB GGUF), prefill length {length}")
     rows = []
-    for mode in ["packed", "dequant"]:
+    for mode in ["packed", "packed-exact", "dequant"]:
         command = [IREX, "export", GGUF, "-o", f"{scratch}/{mode}", "--max-seq-len", str(length), "--quant", mode]
         rows.append((f"irex export --quant {mode}", *measure(command, max(1, repeat // 2)),
                      None if mode == "packed" else "irex export --quant packed"))
@@ -196,7 +196,7 @@ def run_llama(scratch, args):
     numpy.save(f"{scratch}/prompt.npy", numpy.zeros((1, length), numpy.int32))
     numpy.save(f"{scratch}/cache.npy", numpy.zeros((30, 3, length, 64), numpy.float32))
     speeds = {}
-    for mode in ["packed", "dequant"]:
+    for mode in ["packed", "packed-exact", "dequant"]:
         folder = f"{scratch}/{mode}"
         speeds[f"irex {mode}"] = (
             benchmark_function(folder, "prefill", [f"@{scratch}/prompt.npy"], repeat),
@@ -215,6 +215,7 @@ def run_llama(scratch, args):
     subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
     generation_table(scratch, [
         ("irex generate --quant packed", f"{scratch}/packed", (), speeds["irex packed"][1]),
+        ("irex generate --quant packed-exact", f"{scratch}/packed-exact", (), speeds["irex packed-exact"][1]),
         ("irex generate --quant dequant", f"{scratch}/dequant", (), speeds["irex dequant"][1]),
         ("irex generate dequant, module loop", f"{scratch}/loop", ("--module-loop",), speeds["irex dequant"][1]),
     ], repeat, 2)

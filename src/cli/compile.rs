@@ -27,7 +27,7 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
     let options = CompileOptions {
         target: args.target,
         target_cpu: args.target_cpu,
-        extra_flags: Vec::new(),
+        ..CompileOptions::default()
     };
     compile_file(&options, &args.input, &args.output)?;
     Ok(())

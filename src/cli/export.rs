@@ -52,8 +52,10 @@ pub struct ExportArgs {
     /// of a causal LM). Default: 128 for BERT, 64 for llama.
     #[arg(long, visible_alias = "max-seq-len")]
     seq_len: Option<u64>,
-    /// Block-quantized GGUF weights: packed (verbatim blocks, unpacked in the
-    /// module; the default), dequant (f32 at export) or dequant-f16.
+    /// Block-quantized GGUF weights: packed (verbatim blocks; Q8_0/Q4_0/Q4_1
+    /// contracted as integers in decode, the rest unpacked in the module;
+    /// the default), packed-exact (verbatim blocks, all unpacked), dequant
+    /// (f32 at export) or dequant-f16.
     #[arg(long)]
     quant: Option<QuantMode>,
     /// Also build `generate`, greedy generation inside the module in one call
@@ -143,7 +145,7 @@ fn export_options(args: &ExportArgs) -> ExportOptions {
         compile: CompileOptions {
             target: args.target.clone(),
             target_cpu: args.target_cpu.clone(),
-            extra_flags: Vec::new(),
+            ..CompileOptions::default()
         },
         selection: ArtifactSelection {
             text: matches!(emit, Emit::Text | Emit::Both),

@@ -13,7 +13,7 @@ use super::progress::{Progress, Step};
 use super::staging::Staging;
 use crate::formats::manifest::{ArtifactRecord, Manifest};
 use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
-use crate::iree::{CompileOptions, revision};
+use crate::iree::{CompileOptions, DataTiling, revision};
 use crate::models::QuantMode;
 use crate::models::{GraphOption, GraphOptions, Model, ModelError};
 
@@ -130,7 +130,8 @@ pub fn export_folder(
     let tokenizer = model.tokenizer_json()?;
     let staging = Staging::begin(out)?;
     let folder = staging.path();
-    let session = options.compile.session()?;
+    let compile = compile_options(model, &graph, &options.compile);
+    let session = compile.session()?;
     let converted = build_graph(model, session.context()?, &graph, options, progress)?;
     // Read before compiling: the compiler rewrites the module in place.
     let functions = hlo::function_signatures(&converted.module)?;
@@ -157,11 +158,11 @@ pub fn export_folder(
         source: model.source(),
         functions,
         parameter_scope: converted.scope.clone(),
-        target: options.compile.target.clone(),
-        target_cpu: options.compile.target_cpu.clone(),
-        compile_flags: recorded_flags(&options.compile),
+        target: compile.target.clone(),
+        target_cpu: compile.target_cpu.clone(),
+        compile_flags: recorded_flags(&compile),
         iree_version: revision(),
-        device: options.compile.runtime_device().into(),
+        device: compile.runtime_device().into(),
         batch: graph.batch,
         sequence_length: graph.sequence_length,
         tokenizer: tokenizer.map(|_| TOKENIZER_FILE_NAME.into()),
@@ -194,6 +195,21 @@ fn record_artifacts(manifest: &Manifest, folder: &Path) -> crate::Result<Vec<Art
             })
         })
         .collect()
+}
+
+/// The compile options for `model`'s graph: a GGUF graph with packed
+/// weights takes the dispatch-creation data-tiling path, which keeps its
+/// integer contractions at 4 bits; every other graph the global one.
+fn compile_options(
+    model: &dyn Model,
+    graph: &GraphOptions,
+    asked: &CompileOptions,
+) -> CompileOptions {
+    let mut compile = asked.clone();
+    if model.takes(GraphOption::Quant) && graph.quant == QuantMode::Packed {
+        compile.data_tiling = DataTiling::DispatchCreation;
+    }
+    compile
 }
 
 /// The compile flags to record: the session's, without paths of this

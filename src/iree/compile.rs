@@ -18,6 +18,33 @@ pub struct CompileOptions {
     pub target_cpu: Option<String>,
     /// Further session flags, passed through as they are.
     pub extra_flags: Vec<String>,
+    /// Which of IREE's data-tiling paths `llvm-cpu` compiles take.
+    pub data_tiling: DataTiling,
+}
+
+/// IREE's two CPU data-tiling paths; each is the better for some modules
+/// (ARCHITECTURE.md, "Known limits").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataTiling {
+    /// `--iree-global-opt-data-tiling`: float weights are re-laid once at
+    /// load with no second copy (SmolLM2 dequant: 1.2 GB peak RSS against
+    /// 2.2 GB on the other path).
+    #[default]
+    GlobalOptimization,
+    /// `--iree-dispatch-creation-data-tiling`: the one that keeps integer
+    /// contractions over packed 4-bit weights at 4 bits (SmolLM2 Q4_1
+    /// decode 33 ms against 44 ms; the global path widens the weight to
+    /// i32 on every call).
+    DispatchCreation,
+}
+
+impl DataTiling {
+    fn flag(self) -> &'static str {
+        match self {
+            Self::GlobalOptimization => "--iree-global-opt-data-tiling",
+            Self::DispatchCreation => "--iree-dispatch-creation-data-tiling",
+        }
+    }
 }
 
 impl Default for CompileOptions {
@@ -26,6 +53,7 @@ impl Default for CompileOptions {
             target: "llvm-cpu".into(),
             target_cpu: None,
             extra_flags: Vec::new(),
+            data_tiling: DataTiling::default(),
         }
     }
 }
@@ -40,14 +68,9 @@ impl CompileOptions {
                     "--iree-hal-target-device=local".to_string(),
                     "--iree-hal-local-target-device-backends=llvm-cpu".to_string(),
                     format!("--iree-llvmcpu-target-cpu={}", cpu.unwrap_or("host")),
-                    // Data tiling from the dispatch-creation phase: it keeps
-                    // the integer contractions over packed 4-bit weights at 4
-                    // bits and data-tiles them (SmolLM2 Q4_1 decode 34 ms
-                    // against 44 on the global-optimization path, which
-                    // widens the weight to i32 on every call; prefill 217 ms
-                    // on both). The global path was chosen in 3.10, where
-                    // this one miscompiled masked attention (ARCHITECTURE.md).
-                    "--iree-dispatch-creation-data-tiling".to_string(),
+                    // Data tiling: SmolLM2's prefill 27x and decode 4-9x
+                    // faster than untiled, logits unchanged.
+                    self.data_tiling.flag().to_string(),
                 ];
                 if let Some(linker) = embedded_linker() {
                     flags.push(format!(
