@@ -16,8 +16,8 @@ use common::hex;
 use irex::formats::irpa::write_archive;
 use irex::formats::npy::NpyArray;
 use irex::hlo::{
-    BlockOrder, CONTRACTED_FORMATS, ConstantMaterializationPolicy, ModuleBuilder, TensorType,
-    archive_entries, nibble_order,
+    CONTRACTED_FORMATS, ConstantMaterializationPolicy, ModuleBuilder, TensorType, archive_entries,
+    nibble_order,
 };
 use irex::iree::tools::{RunRequest, run_module};
 use irex::iree::{CompileOptions, compile_module};
@@ -114,9 +114,7 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
         let packed = function
             .weight(&spec, &BufferHandle::owned(blocks))
             .unwrap();
-        let quantized = function
-            .quantize_activation("x", x, BlockOrder::of(kind))
-            .unwrap();
+        let quantized = function.quantize_activation("x", x).unwrap();
         let y = function
             .packed_linear(kind.name(), &quantized, packed, kind)
             .unwrap();

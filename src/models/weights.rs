@@ -21,8 +21,8 @@ use crate::formats::gguf::{Gguf, GgufTensor};
 use crate::formats::safetensors::Safetensors;
 use crate::formats::safetensors::compressed_tensors::affine_quantization;
 use crate::hlo::{
-    BlockActivation, BlockOrder, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder, HloError,
-    PACKED_FORMATS, ValueId,
+    BlockActivation, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder, HloError, PACKED_FORMATS,
+    ValueId,
 };
 use crate::tensor::{BufferHandle, ElementType, GgmlType, TensorEncoding, TensorSpec};
 
@@ -147,7 +147,7 @@ pub struct GgufWeights<'a> {
     dequantized: RefCell<HashMap<String, BufferHandle>>,
     /// Activations quantized for integer contractions, by function and
     /// value: the projections reading one input (q/k/v, gate/up) share one.
-    activations: RefCell<HashMap<(String, ValueId, BlockOrder), BlockActivation>>,
+    activations: RefCell<HashMap<(String, ValueId), BlockActivation>>,
 }
 
 impl<'a> GgufWeights<'a> {
@@ -215,16 +215,15 @@ impl<'a> GgufWeights<'a> {
         self.mode == QuantMode::Packed && CONTRACTED_FORMATS.contains(&kind)
     }
 
-    /// `x` (`[..., K]`) quantized for integer contractions in `order`, made
-    /// once per function, input and order.
+    /// `x` (`[..., K]`) quantized for integer contractions, made once per
+    /// function and input.
     fn activation(
         &self,
         f: &mut FunctionBuilder<'_, '_>,
         prefix: &str,
         x: ValueId,
-        order: BlockOrder,
     ) -> Result<BlockActivation, HloError> {
-        let key = (f.name().to_string(), x, order);
+        let key = (f.name().to_string(), x);
         if let Some(activation) = self.activations.borrow().get(&key) {
             return Ok(*activation);
         }
@@ -232,7 +231,7 @@ impl<'a> GgufWeights<'a> {
         let columns = *shape.last().unwrap_or(&1);
         let rows = shape.iter().product::<u64>() / columns.max(1);
         let flat = f.reshape(&format!("{prefix}.input.rows"), x, &[rows, columns])?;
-        let activation = f.quantize_activation(&format!("{prefix}.input.i16"), flat, order)?;
+        let activation = f.quantize_activation(&format!("{prefix}.input.i16"), flat)?;
         self.activations.borrow_mut().insert(key, activation);
         Ok(activation)
     }
@@ -255,7 +254,7 @@ impl<'a> GgufWeights<'a> {
             ElementType::I8,
         );
         let blocks = f.weight(&bytes, &tensor.buffer)?;
-        let activation = self.activation(f, prefix, x, BlockOrder::of(kind))?;
+        let activation = self.activation(f, prefix, x)?;
         let product = f.packed_linear(prefix, &activation, blocks, kind)?;
         let mut shape = f.type_of(x).shape.clone();
         *shape.last_mut().expect("x has a last dimension") = outputs;

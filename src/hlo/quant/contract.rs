@@ -4,9 +4,10 @@
 //! The activation is quantized in the module, per block of 32, to i16
 //! ([`BlockActivation`]); the weight's nibble plane is read as `i4` through
 //! `flow.tensor.bitcast` (no unpacking: IREE keeps it at 4 bits per weight,
-//! data-tiled once at load), Q8_0's quants as the i8 they are; one
-//! `linalg.generic` contracts `extsi i16 × extui i4 → i32` (or `× extsi i8`)
-//! per block, which IREE maps onto its integer
+//! data-tiled once at load), Q8_0's signed bytes as two such planes made
+//! once at load (IREE has no fast i16×i8 kernel: 18 ms against 4 for the
+//! SmolLM2 output projection); one `linalg.generic` contracts
+//! `extsi i16 × extui i4 → i32` per block, which IREE maps onto its integer
 //! matvec/matmul kernels; and an epilogue in `[rows, blocks]` layout applies
 //! the block scales and sums over the blocks (`quant-findings.md`, round 2:
 //! the other layouts are 3–7× slower).
@@ -21,7 +22,9 @@
 //! ```
 //!
 //! with `c = m` for Q4_1 (`w = d·q + m`), `c = -8·d` for Q4_0
-//! (`w = d·(q - 8)`) and `c = 0` for Q8_0 (`w = d·q`, `q` signed): the dequantized product, except for the i16 rounding
+//! (`w = d·(q - 8)`); Q8_0 (`w = d·q`, `q` signed) is `low + 16·high - 128`
+//! over two planes of unsigned nibbles, scales `d` and `16·d`, offset
+//! `-128·d` on the low one: the dequantized product, except for the i16 rounding
 //! of the activation (relative error below 2⁻¹⁵ per element).
 
 use crate::hlo::HloError;
@@ -39,26 +42,6 @@ use melior::ir::{Attribute, Block, Identifier, Region, RegionLike, Type, Value};
 /// f32 (`ggml.rs`) before a float `dot_general`.
 pub const CONTRACTED_FORMATS: [GgmlType; 3] = [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
 
-/// The order in which a format's quants present a block's elements, which
-/// the quantized activation must follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BlockOrder {
-    /// Element `k` at position `k` (Q8_0's 32 bytes).
-    Linear,
-    /// A 16-byte nibble plane read as 32 `i4` (see [`nibble_order`]).
-    Nibbles,
-}
-
-impl BlockOrder {
-    /// The order `kind`'s quants are contracted in.
-    pub fn of(kind: GgmlType) -> Self {
-        match kind {
-            GgmlType::Q8_0 => Self::Linear,
-            _ => Self::Nibbles,
-        }
-    }
-}
-
 /// Elements per block of every contracted format.
 const BLOCK: u64 = 32;
 
@@ -70,8 +53,8 @@ const I16_LIMIT: f64 = 32767.0;
 /// reads it (q/k/v, gate/up).
 #[derive(Clone, Copy, Debug)]
 pub struct BlockActivation {
-    /// `[rows, K/32, 32]` i16, each block's elements in the weight's
-    /// [`BlockOrder`].
+    /// `[rows, K/32, 32]` i16, each block's elements in the order a nibble
+    /// plane reads as `i4` (see [`nibble_order`]).
     pub values: ValueId,
     /// `[rows, K/32]` f32: what one unit of `values` is worth.
     pub scales: ValueId,
@@ -89,12 +72,11 @@ pub fn nibble_order() -> [usize; 32] {
 
 impl<'c> FunctionBuilder<'_, 'c> {
     /// Quantizes `x` (`[rows, K]` f32, `K` a multiple of 32) per block of
-    /// 32 to i16, its elements in `order`.
+    /// 32 to i16, in nibble order.
     pub fn quantize_activation(
         &mut self,
         location: &str,
         x: ValueId,
-        order: BlockOrder,
     ) -> Result<BlockActivation, HloError> {
         let shape = self.type_of(x).shape.clone();
         let [rows, columns] = shape[..] else {
@@ -107,22 +89,14 @@ impl<'c> FunctionBuilder<'_, 'c> {
             ));
         }
         let blocks = columns / BLOCK;
-        let ordered = match order {
-            BlockOrder::Linear => {
-                self.reshape(&format!("{location}.blocks"), x, &[rows, blocks, BLOCK])?
-            }
-            BlockOrder::Nibbles => {
-                // [rows, G, 2, 16] → [rows, G, 16, 2]: element j + 16·h lands at 2j + h.
-                let halves =
-                    self.reshape(&format!("{location}.halves"), x, &[rows, blocks, 2, 16])?;
-                let paired = self.transpose(&format!("{location}.pairs"), halves, &[0, 1, 3, 2])?;
-                self.reshape(
-                    &format!("{location}.nibble_order"),
-                    paired,
-                    &[rows, blocks, BLOCK],
-                )?
-            }
-        };
+        // [rows, G, 2, 16] → [rows, G, 16, 2]: element j + 16·h lands at 2j + h.
+        let halves = self.reshape(&format!("{location}.halves"), x, &[rows, blocks, 2, 16])?;
+        let paired = self.transpose(&format!("{location}.pairs"), halves, &[0, 1, 3, 2])?;
+        let ordered = self.reshape(
+            &format!("{location}.nibble_order"),
+            paired,
+            &[rows, blocks, BLOCK],
+        )?;
         let magnitude = self.abs(&format!("{location}.abs"), ordered)?;
         let amax = self.reduce(&format!("{location}.amax"), magnitude, &[2], Reduction::Max)?;
         let floor = self.splat_constant(
@@ -171,25 +145,14 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let [outputs, groups, _] = shape[..] else {
             return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
         };
-        let (scale, offset, quants) = match kind {
-            GgmlType::Q8_0 => {
-                let d = self.half_field(location, blocks, q8_0::D)?;
-                let zero = self.splat_constant(
-                    &format!("{location}.no_offset"),
-                    ElementType::F32,
-                    &[outputs, groups],
-                    0.0,
-                )?;
-                (d, zero, q8_0::QS)
-            }
+        if kind == GgmlType::Q8_0 {
+            return self.q8_0_linear(location, x, blocks, [outputs, groups]);
+        }
+        let (scale, offset, nibbles) = match kind {
             GgmlType::Q4_0 => {
                 let d = self.half_field(location, blocks, q4_0::D)?;
-                let minus_eight = self.splat_constant(
-                    &format!("{location}.minus8"),
-                    ElementType::F32,
-                    &[outputs, groups],
-                    -8.0,
-                )?;
+                let minus_eight =
+                    self.f32_splat(&format!("{location}.minus8"), &[outputs, groups], -8.0)?;
                 let offset = self.multiply(&format!("{location}.offset"), d, minus_eight)?;
                 (d, offset, q4_0::QS)
             }
@@ -205,15 +168,12 @@ impl<'c> FunctionBuilder<'_, 'c> {
                 ));
             }
         };
-        let plane = self.bytes(location, blocks, quants)?;
-        let quants = match BlockOrder::of(kind) {
-            BlockOrder::Linear => plane,
-            BlockOrder::Nibbles => self.tensor_bitcast(
-                &format!("{location}.i4"),
-                plane,
-                TensorType::new(&[outputs, groups, BLOCK], ElementType::I4),
-            )?,
-        };
+        let plane = self.bytes(location, blocks, nibbles)?;
+        let quants = self.tensor_bitcast(
+            &format!("{location}.i4"),
+            plane,
+            TensorType::new(&[outputs, groups, BLOCK], ElementType::I4),
+        )?;
         let rows = self.type_of(x.values).shape[0];
         let products = self.block_dot(location, x.values, quants)?;
         self.block_epilogue(
@@ -223,6 +183,114 @@ impl<'c> FunctionBuilder<'_, 'c> {
             [scale, offset],
             [rows, outputs, groups],
         )
+    }
+
+    /// Q8_0 through the i16×u4 kernel: its signed bytes as two 4-bit
+    /// planes (see [`Self::q8_0_planes`]), block `g` of the weight becoming
+    /// blocks `(g, low)` with scale `d` and offset `-128·d`, and `(g, high)`
+    /// with scale `16·d`; the activation's block `g` serves both.
+    fn q8_0_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        blocks: ValueId,
+        [outputs, groups]: [u64; 2],
+    ) -> Result<ValueId, HloError> {
+        let quants = self.q8_0_planes(location, blocks, [outputs, groups])?;
+        let d = self.half_field(location, blocks, q8_0::D)?;
+        let sixteen = self.f32_splat(&format!("{location}.sixteen"), &[outputs, groups], 16.0)?;
+        let minus_128 =
+            self.f32_splat(&format!("{location}.minus128"), &[outputs, groups], -128.0)?;
+        let zero = self.f32_splat(&format!("{location}.zero_offset"), &[outputs, groups], 0.0)?;
+        let high_scale = self.multiply(&format!("{location}.high_scale"), d, sixteen)?;
+        let low_offset = self.multiply(&format!("{location}.low_offset"), d, minus_128)?;
+        let scale = self.per_plane(&format!("{location}.scales"), [d, high_scale])?;
+        let offset = self.per_plane(&format!("{location}.offsets"), [low_offset, zero])?;
+        let doubled = BlockActivation {
+            values: self.per_plane(&format!("{location}.x"), [x.values, x.values])?,
+            scales: self.per_plane(&format!("{location}.x_scales"), [x.scales, x.scales])?,
+            sums: self.per_plane(&format!("{location}.x_sums"), [x.sums, x.sums])?,
+        };
+        let rows = self.type_of(x.values).shape[0];
+        let products = self.block_dot(location, doubled.values, quants)?;
+        let shape = [rows, outputs, 2 * groups];
+        self.block_epilogue(location, products, &doubled, [scale, offset], shape)
+    }
+
+    /// Q8_0's quants `q` (signed bytes) as `[N, 2G, 32]` i4: with
+    /// `u = q + 128` (the top bit flipped), `q = low + 16·high - 128` for
+    /// the nibbles `low = u & 15`, `high = u >> 4`. Each plane packs the
+    /// nibbles of elements `j` and `j + 16` into byte `j`, as ggml's Q4
+    /// blocks do, so both read in nibble order; block `2g` is `g`'s low
+    /// plane, `2g + 1` its high one. Computed from the parameter alone, so
+    /// IREE runs it once at load; it is as large as the quants.
+    fn q8_0_planes(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        [outputs, groups]: [u64; 2],
+    ) -> Result<ValueId, HloError> {
+        let quants = self.bytes(location, blocks, q8_0::QS)?;
+        let flip = self.bytes_like(&format!("{location}.flip"), quants, -128)?;
+        let unsigned = self.add(&format!("{location}.unsigned"), quants, flip)?;
+        let mut planes = Vec::with_capacity(2);
+        for (name, shift) in [("low", 0), ("high", 4)] {
+            let nibbles = self.bits(&format!("{location}.{name}"), unsigned, shift, 15)?;
+            planes.push(self.pack_nibbles(&format!("{location}.{name}"), nibbles)?);
+        }
+        let joined = self.interleave(&format!("{location}.planes"), &planes)?;
+        let bytes = self.reshape(
+            &format!("{location}.plane_blocks"),
+            joined,
+            &[outputs, 2 * groups, 16],
+        )?;
+        self.tensor_bitcast(
+            &format!("{location}.i4"),
+            bytes,
+            TensorType::new(&[outputs, 2 * groups, BLOCK], ElementType::I4),
+        )
+    }
+
+    /// Nibbles `[.., 32]` (one per byte) packed two to a byte as ggml's Q4
+    /// blocks hold them: byte `j` = element `j` | element `j + 16` << 4.
+    fn pack_nibbles(&mut self, location: &str, nibbles: ValueId) -> Result<ValueId, HloError> {
+        let shape = self.type_of(nibbles).shape.clone();
+        let (mut from, mut to) = (vec![0; shape.len()], shape.clone());
+        *to.last_mut().expect("rank 3") = 16;
+        let low = self.slice(&format!("{location}.first"), nibbles, &from, &to)?;
+        *from.last_mut().expect("rank 3") = 16;
+        *to.last_mut().expect("rank 3") = 32;
+        let high = self.slice(&format!("{location}.second"), nibbles, &from, &to)?;
+        let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
+        let shifted = self.shift_left(&format!("{location}.shl"), high, four)?;
+        self.or(&format!("{location}.packed"), low, shifted)
+    }
+
+    /// `[..., G, (rest)]` values for the low and high planes joined as
+    /// `[..., 2G, (rest)]`, block `2g` from `parts[0]`, `2g + 1` from
+    /// `parts[1]` (the second axis of `[rows, G]` and `[rows, G, 32]`).
+    fn per_plane(&mut self, location: &str, parts: [ValueId; 2]) -> Result<ValueId, HloError> {
+        let shape = self.type_of(parts[0]).shape.clone();
+        let mut lifted_shape = shape[..2].to_vec();
+        lifted_shape.push(1);
+        lifted_shape.extend(&shape[2..]);
+        let mut lifted = Vec::with_capacity(2);
+        for (index, &part) in parts.iter().enumerate() {
+            lifted.push(self.reshape(&format!("{location}.lift{index}"), part, &lifted_shape)?);
+        }
+        let joined = self.concatenate(location, &lifted, 2)?;
+        let mut doubled = vec![shape[0], 2 * shape[1]];
+        doubled.extend(&shape[2..]);
+        self.reshape(&format!("{location}.joined"), joined, &doubled)
+    }
+
+    fn f32_splat(
+        &mut self,
+        location: &str,
+        shape: &[u64],
+        value: f64,
+    ) -> Result<ValueId, HloError> {
+        self.splat_constant(location, ElementType::F32, shape, value)
     }
 
     /// `y[m, n] = Σ_g d[n,g]·(s[m,g]·I[m,n,g]) + c[n,g]·sum[m,g]`.
@@ -272,8 +340,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
     }
 
     /// `I[m, n, g] = Σ_k xq[m, g, k] · q[n, g, k]` in i32: one
-    /// `linalg.generic` with body `extsi i16 × extui i4` (4-bit quants,
-    /// unsigned) or `extsi i16 × extsi i8` (Q8_0's signed bytes).
+    /// `linalg.generic` with body `extsi i16 × extui i4`.
     fn block_dot(
         &mut self,
         location: &str,
@@ -305,8 +372,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
              #linalg.iterator_type<parallel>, #linalg.iterator_type<reduction>]",
         )?;
         let segments = DenseI32ArrayAttribute::new(context, &[2, 1]).into();
-        let weight_bits = self.type_of(quants).element.bit_width() as u32;
-        let region = self.block_dot_body(location, weight_bits)?;
+        let region = self.block_dot_body(location)?;
         let operation = {
             let operands: Vec<Value<'c, '_>> = [activation, quants, init]
                 .iter()
@@ -327,20 +393,14 @@ impl<'c> FunctionBuilder<'_, 'c> {
         Ok(self.push(operation, result_type))
     }
 
-    /// `^bb0(%a: i16, %b: iW, %acc: i32): yield %acc + extsi(%a) · ext(%b)`,
-    /// `ext` unsigned for 4-bit quants and signed for bytes.
-    fn block_dot_body(&self, location: &str, weight_bits: u32) -> Result<Region<'c>, HloError> {
+    /// `^bb0(%a: i16, %b: i4, %acc: i32): yield %acc + extsi(%a) · extui(%b)`.
+    fn block_dot_body(&self, location: &str) -> Result<Region<'c>, HloError> {
         let context = self.context();
         let loc = self.location(location);
         let integer =
             |bits| -> Type<'c> { melior::ir::r#type::IntegerType::new(context, bits).into() };
-        let (i16, weight, i32) = (integer(16), integer(weight_bits), integer(32));
-        let block = Block::new(&[(i16, loc), (weight, loc), (i32, loc)]);
-        let extend = if weight_bits == 4 {
-            "arith.extui"
-        } else {
-            "arith.extsi"
-        };
+        let (i16, i4, i32) = (integer(16), integer(4), integer(32));
+        let block = Block::new(&[(i16, loc), (i4, loc), (i32, loc)]);
         let argument = |index| -> Value<'c, '_> { block.argument(index).expect("three").into() };
         let (a, b, acc) = (argument(0), argument(1), argument(2));
         let op = |name: &str, operands: &[Value<'c, '_>], result: Option<Type<'c>>| {
@@ -353,7 +413,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
                 .map_err(|_| HloError::build("linalg.generic body", location))
         };
         let wide_a = block.append_operation(op("arith.extsi", &[a], Some(i32))?);
-        let wide_b = block.append_operation(op(extend, &[b], Some(i32))?);
+        let wide_b = block.append_operation(op("arith.extui", &[b], Some(i32))?);
         let product = block.append_operation(op(
             "arith.muli",
             &[

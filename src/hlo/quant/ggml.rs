@@ -62,7 +62,7 @@ impl FunctionBuilder<'_, '_> {
         self.convert(&format!("{location}.f32_{at}"), half, ElementType::F32)
     }
 
-    fn bytes_like(
+    pub(super) fn bytes_like(
         &mut self,
         location: &str,
         like: ValueId,
@@ -73,7 +73,7 @@ impl FunctionBuilder<'_, '_> {
     }
 
     /// `(x >> shift) & mask` on bytes, zero-filling.
-    fn bits(
+    pub(super) fn bits(
         &mut self,
         location: &str,
         x: ValueId,
@@ -92,7 +92,11 @@ impl FunctionBuilder<'_, '_> {
 
     /// Joins `parts` (each `[..., n]`) along a new axis before the last:
     /// `[..., parts, n]`.
-    fn interleave(&mut self, location: &str, parts: &[ValueId]) -> Result<ValueId, HloError> {
+    pub(super) fn interleave(
+        &mut self,
+        location: &str,
+        parts: &[ValueId],
+    ) -> Result<ValueId, HloError> {
         let shape = self.type_of(parts[0]).shape.clone();
         let (last, rank) = (*shape.last().unwrap(), shape.len());
         let mut with_axis = shape[..rank - 1].to_vec();
