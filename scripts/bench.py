@@ -140,6 +140,7 @@ def generation_table(scratch, folders, repeat, threads):
             result = subprocess.run([REFERENCE_PYTHON, "-c", LLAMA_CPP_GENERATE, GGUF, PROMPT, str(threads),
                                      str(NEW_TOKENS)], capture_output=True, text=True)
             if result.returncode != 0:
+                print(f"llama.cpp generation failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
                 break
             runs.append(json.loads(result.stdout))
         if runs:
@@ -208,6 +209,8 @@ def run_llama(scratch, args):
         if result.returncode == 0:
             reference = json.loads(result.stdout)
             speeds["llama.cpp (2 threads)"] = (reference["prefill_ms"], reference["decode_ms"])
+        else:
+            print(f"llama.cpp failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
     base = speeds.get("llama.cpp (2 threads)")
     print_speeds(speeds, base, length)
     command = [IREX, "export", GGUF, "-o", f"{scratch}/loop", "--max-seq-len", str(length), "--quant", "dequant",

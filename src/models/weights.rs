@@ -47,9 +47,7 @@ pub trait Weights {
         x: ValueId,
         [outputs, inputs]: [u64; 2],
     ) -> crate::models::Result<ValueId> {
-        let weight = self.weight(f, &format!("{prefix}.weight"), &[outputs, inputs])?;
-        let last = f.type_of(x).rank() as u64 - 1;
-        Ok(f.dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?)
+        float_linear(self, f, prefix, x, [outputs, inputs])
     }
 
     /// Rows `indices` (i32, any shape) of the table `name` stored
@@ -63,9 +61,33 @@ pub trait Weights {
         shape: [u64; 2],
         indices: ValueId,
     ) -> crate::models::Result<ValueId> {
-        let table = self.weight(f, name, &shape)?;
-        Ok(f.gather_rows(name.trim_end_matches(".weight"), table, indices)?)
+        float_rows(self, f, name, shape, indices)
     }
+}
+
+/// `x · Wᵀ` over `W` as f32 (the default [`Weights::linear`]).
+fn float_linear<W: Weights + ?Sized>(
+    weights: &W,
+    f: &mut FunctionBuilder<'_, '_>,
+    prefix: &str,
+    x: ValueId,
+    shape: [u64; 2],
+) -> crate::models::Result<ValueId> {
+    let weight = weights.weight(f, &format!("{prefix}.weight"), &shape)?;
+    let last = f.type_of(x).rank() as u64 - 1;
+    Ok(f.dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?)
+}
+
+/// Rows of the table `name` as f32, gathered (the default [`Weights::rows`]).
+fn float_rows<W: Weights + ?Sized>(
+    weights: &W,
+    f: &mut FunctionBuilder<'_, '_>,
+    name: &str,
+    shape: [u64; 2],
+    indices: ValueId,
+) -> crate::models::Result<ValueId> {
+    let table = weights.weight(f, name, &shape)?;
+    Ok(f.gather_rows(name.trim_end_matches(".weight"), table, indices)?)
 }
 
 /// Refuses a tensor whose shape is not the one the architecture needs.
@@ -310,11 +332,7 @@ impl Weights for GgufWeights<'_> {
             TensorEncoding::Ggml(kind) if self.contracts(kind) => {
                 Ok(self.contracted_linear(f, prefix, x, tensor, kind)?)
             }
-            _ => {
-                let weight = self.weight(f, &name, &[outputs, inputs])?;
-                let last = f.type_of(x).rank() as u64 - 1;
-                Ok(f.dot_general(prefix, x, weight, &DotDimensions::contract(last, 1))?)
-            }
+            _ => float_linear(self, f, prefix, x, [outputs, inputs]),
         }
     }
 
@@ -331,10 +349,7 @@ impl Weights for GgufWeights<'_> {
             TensorEncoding::Ggml(kind) if self.packs(kind) => {
                 Ok(packed_rows(f, location, tensor, kind, indices)?)
             }
-            _ => {
-                let table = self.weight(f, name, &shape)?;
-                Ok(f.gather_rows(location, table, indices)?)
-            }
+            _ => float_rows(self, f, name, shape, indices),
         }
     }
 }
