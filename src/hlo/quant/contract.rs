@@ -4,8 +4,8 @@
 //! The activation is quantized in the module, per block of 32, to i16
 //! ([`BlockActivation`]); the weight's nibble plane is read as `i4` through
 //! `flow.tensor.bitcast` (no unpacking: IREE keeps it at 4 bits per weight,
-//! data-tiled once at load), Q8_0's signed bytes as two such planes made
-//! once at load (IREE has no fast i16×i8 kernel: 18 ms against 4 for the
+//! data-tiled once at load), Q5_0/Q5_1 (nibbles and fifth bits) and Q8_0's
+//! signed bytes as two such planes made once at load (IREE has no fast i16×i8 kernel: 18 ms against 4 for the
 //! SmolLM2 output projection); one `linalg.generic` contracts
 //! `extsi i16 × extui i4 → i32` per block, which IREE maps onto its integer
 //! matvec/matmul kernels; and an epilogue in `[rows, blocks]` layout applies
@@ -22,16 +22,17 @@
 //! ```
 //!
 //! with `c = m` for Q4_1 (`w = d·q + m`), `c = -8·d` for Q4_0
-//! (`w = d·(q - 8)`); Q8_0 (`w = d·q`, `q` signed) is `low + 16·high - 128`
-//! over two planes of unsigned nibbles, scales `d` and `16·d`, offset
-//! `-128·d` on the low one: the dequantized product, except for the i16 rounding
+//! (`w = d·(q - 8)`); the wider formats are `w = d·(low + 16·high) + c`
+//! over two planes of unsigned nibbles (scales `d` and `16·d`, the offset
+//! on the low one): Q5_0 `c = -16·d`, Q5_1 `c = m`, Q8_0 (`q` signed,
+//! `u = q + 128` split) `c = -128·d`: the dequantized product, except for the i16 rounding
 //! of the activation (relative error below 2⁻¹⁵ per element).
 
 use crate::hlo::HloError;
 use crate::hlo::Reduction;
 use crate::hlo::builder::function::{FunctionBuilder, ValueId};
 use crate::hlo::builder::types::TensorType;
-use crate::quant::layout::{q4_0, q4_1, q8_0};
+use crate::quant::layout::{q4_0, q4_1, q5_0, q5_1, q8_0};
 use crate::tensor::{ElementType, GgmlType};
 use melior::ir::attribute::DenseI32ArrayAttribute;
 use melior::ir::block::BlockLike;
@@ -40,7 +41,13 @@ use melior::ir::{Attribute, Block, Identifier, Region, RegionLike, Type, Value};
 
 /// Block formats with an integer contraction; the others are unpacked to
 /// f32 (`ggml.rs`) before a float `dot_general`.
-pub const CONTRACTED_FORMATS: [GgmlType; 3] = [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
+pub const CONTRACTED_FORMATS: [GgmlType; 5] = [
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+];
 
 /// Elements per block of every contracted format.
 const BLOCK: u64 = 32;
@@ -68,6 +75,17 @@ pub struct BlockActivation {
 /// position `2j` is element `j` and `2j + 1` is element `j + 16`.
 pub fn nibble_order() -> [usize; 32] {
     std::array::from_fn(|position| position / 2 + (position % 2) * 16)
+}
+
+/// A weight of more than 4 bits as two planes of 4-bit quants, each
+/// `[N, G, 16]` bytes in ggml's Q4 layout: `w = d·(low + 16·high) + c`.
+struct TwoPlanes {
+    low: ValueId,
+    high: ValueId,
+    /// `d`, `[N, G]` f32.
+    d: ValueId,
+    /// `c`, `[N, G]` f32.
+    offset: ValueId,
 }
 
 impl<'c> FunctionBuilder<'_, 'c> {
@@ -145,15 +163,13 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let [outputs, groups, _] = shape[..] else {
             return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
         };
-        if kind == GgmlType::Q8_0 {
-            return self.q8_0_linear(location, x, blocks, [outputs, groups]);
+        if let Some(planes) = self.two_planes(location, blocks, kind, [outputs, groups])? {
+            return self.two_plane_linear(location, x, planes, [outputs, groups]);
         }
         let (scale, offset, nibbles) = match kind {
             GgmlType::Q4_0 => {
                 let d = self.half_field(location, blocks, q4_0::D)?;
-                let minus_eight =
-                    self.f32_splat(&format!("{location}.minus8"), &[outputs, groups], -8.0)?;
-                let offset = self.multiply(&format!("{location}.offset"), d, minus_eight)?;
+                let offset = self.scaled_by(location, d, -8.0, [outputs, groups])?;
                 (d, offset, q4_0::QS)
             }
             GgmlType::Q4_1 => {
@@ -185,27 +201,75 @@ impl<'c> FunctionBuilder<'_, 'c> {
         )
     }
 
-    /// Q8_0 through the i16×u4 kernel: its signed bytes as two 4-bit
-    /// planes (see [`Self::q8_0_planes`]), block `g` of the weight becoming
-    /// blocks `(g, low)` with scale `d` and offset `-128·d`, and `(g, high)`
-    /// with scale `16·d`; the activation's block `g` serves both.
-    fn q8_0_linear(
+    /// A weight of more than 4 bits as two 4-bit planes in ggml's Q4 byte
+    /// layout, `w = d·(low + 16·high) + c`: Q8_0 (see [`Self::q8_0_planes`],
+    /// `c = -128·d`), Q5_0 (`low` its nibbles, `high` its fifth bits,
+    /// `c = -16·d`) and Q5_1 (`c = m`); `None` for the 4-bit formats.
+    fn two_planes(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+        shape: [u64; 2],
+    ) -> Result<Option<TwoPlanes>, HloError> {
+        let (d, fifth_bits, nibbles) = match kind {
+            GgmlType::Q8_0 => {
+                let [low, high] = self.q8_0_planes(location, blocks)?;
+                let d = self.half_field(location, blocks, q8_0::D)?;
+                let offset = self.scaled_by(location, d, -128.0, shape)?;
+                return Ok(Some(TwoPlanes {
+                    low,
+                    high,
+                    d,
+                    offset,
+                }));
+            }
+            GgmlType::Q5_0 => (q5_0::D, q5_0::QH, q5_0::QS),
+            GgmlType::Q5_1 => (q5_1::D, q5_1::QH, q5_1::QS),
+            _ => return Ok(None),
+        };
+        let d = self.half_field(location, blocks, d)?;
+        let offset = match kind {
+            GgmlType::Q5_1 => self.half_field(location, blocks, q5_1::M)?,
+            _ => self.scaled_by(location, d, -16.0, shape)?,
+        };
+        let low = self.bytes(location, blocks, nibbles)?;
+        let bytes = self.bytes(location, blocks, fifth_bits)?;
+        let bits = self.bit_per_element(&format!("{location}.qh"), bytes, 32)?;
+        let high = self.pack_nibbles(&format!("{location}.fifth"), bits)?;
+        Ok(Some(TwoPlanes {
+            low,
+            high,
+            d,
+            offset,
+        }))
+    }
+
+    /// `x · Wᵀ` for `W` as [`TwoPlanes`]: block `g` becomes blocks
+    /// `(g, low)` with scale `d` and offset `c`, and `(g, high)` with scale
+    /// `16·d`; the activation's block `g` serves both.
+    fn two_plane_linear(
         &mut self,
         location: &str,
         x: &BlockActivation,
-        blocks: ValueId,
+        planes: TwoPlanes,
         [outputs, groups]: [u64; 2],
     ) -> Result<ValueId, HloError> {
-        let quants = self.q8_0_planes(location, blocks, [outputs, groups])?;
-        let d = self.half_field(location, blocks, q8_0::D)?;
-        let sixteen = self.f32_splat(&format!("{location}.sixteen"), &[outputs, groups], 16.0)?;
-        let minus_128 =
-            self.f32_splat(&format!("{location}.minus128"), &[outputs, groups], -128.0)?;
+        let joined = self.interleave(&format!("{location}.planes"), &[planes.low, planes.high])?;
+        let bytes = self.reshape(
+            &format!("{location}.plane_blocks"),
+            joined,
+            &[outputs, 2 * groups, 16],
+        )?;
+        let quants = self.tensor_bitcast(
+            &format!("{location}.i4"),
+            bytes,
+            TensorType::new(&[outputs, 2 * groups, BLOCK], ElementType::I4),
+        )?;
+        let high_scale = self.scaled_by(location, planes.d, 16.0, [outputs, groups])?;
         let zero = self.f32_splat(&format!("{location}.zero_offset"), &[outputs, groups], 0.0)?;
-        let high_scale = self.multiply(&format!("{location}.high_scale"), d, sixteen)?;
-        let low_offset = self.multiply(&format!("{location}.low_offset"), d, minus_128)?;
-        let scale = self.per_plane(&format!("{location}.scales"), [d, high_scale])?;
-        let offset = self.per_plane(&format!("{location}.offsets"), [low_offset, zero])?;
+        let scale = self.per_plane(&format!("{location}.scales"), [planes.d, high_scale])?;
+        let offset = self.per_plane(&format!("{location}.offsets"), [planes.offset, zero])?;
         let doubled = BlockActivation {
             values: self.per_plane(&format!("{location}.x"), [x.values, x.values])?,
             scales: self.per_plane(&format!("{location}.x_scales"), [x.scales, x.scales])?,
@@ -217,38 +281,33 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.block_epilogue(location, products, &doubled, [scale, offset], shape)
     }
 
-    /// Q8_0's quants `q` (signed bytes) as `[N, 2G, 32]` i4: with
-    /// `u = q + 128` (the top bit flipped), `q = low + 16·high - 128` for
-    /// the nibbles `low = u & 15`, `high = u >> 4`. Each plane packs the
-    /// nibbles of elements `j` and `j + 16` into byte `j`, as ggml's Q4
-    /// blocks do, so both read in nibble order; block `2g` is `g`'s low
-    /// plane, `2g + 1` its high one. Computed from the parameter alone, so
-    /// IREE runs it once at load; it is as large as the quants.
-    fn q8_0_planes(
+    /// `value · factor`, `value` of `shape` f32.
+    fn scaled_by(
         &mut self,
         location: &str,
-        blocks: ValueId,
-        [outputs, groups]: [u64; 2],
+        value: ValueId,
+        factor: f64,
+        shape: [u64; 2],
     ) -> Result<ValueId, HloError> {
+        let factor_value = self.f32_splat(&format!("{location}.times{factor}"), &shape, factor)?;
+        self.multiply(&format!("{location}.by{factor}"), value, factor_value)
+    }
+
+    /// Q8_0's quants `q` (signed bytes) as two planes of unsigned nibbles,
+    /// `[N, G, 16]` bytes each: with `u = q + 128` (the top bit flipped),
+    /// `q = low + 16·high - 128` for `low = u & 15`, `high = u >> 4`.
+    /// Computed from the parameter alone, so IREE runs it once at load; the
+    /// planes are as large as the quants.
+    fn q8_0_planes(&mut self, location: &str, blocks: ValueId) -> Result<[ValueId; 2], HloError> {
         let quants = self.bytes(location, blocks, q8_0::QS)?;
         let flip = self.bytes_like(&format!("{location}.flip"), quants, -128)?;
         let unsigned = self.add(&format!("{location}.unsigned"), quants, flip)?;
-        let mut planes = Vec::with_capacity(2);
-        for (name, shift) in [("low", 0), ("high", 4)] {
-            let nibbles = self.bits(&format!("{location}.{name}"), unsigned, shift, 15)?;
-            planes.push(self.pack_nibbles(&format!("{location}.{name}"), nibbles)?);
-        }
-        let joined = self.interleave(&format!("{location}.planes"), &planes)?;
-        let bytes = self.reshape(
-            &format!("{location}.plane_blocks"),
-            joined,
-            &[outputs, 2 * groups, 16],
-        )?;
-        self.tensor_bitcast(
-            &format!("{location}.i4"),
-            bytes,
-            TensorType::new(&[outputs, 2 * groups, BLOCK], ElementType::I4),
-        )
+        let low = self.bits(&format!("{location}.low"), unsigned, 0, 15)?;
+        let high = self.bits(&format!("{location}.high"), unsigned, 4, 15)?;
+        Ok([
+            self.pack_nibbles(&format!("{location}.low"), low)?,
+            self.pack_nibbles(&format!("{location}.high"), high)?,
+        ])
     }
 
     /// Nibbles `[.., 32]` (one per byte) packed two to a byte as ggml's Q4

@@ -157,7 +157,7 @@ impl FunctionBuilder<'_, '_> {
     }
 
     /// Bit `i` of the little-endian u32 in `bytes` `[rows, blocks, 4]`, for i in 0..32.
-    fn bit_per_element(
+    pub(super) fn bit_per_element(
         &mut self,
         location: &str,
         bytes: ValueId,
