@@ -37,18 +37,21 @@ struct Fixture {
     formats: std::collections::BTreeMap<String, Format>,
 }
 
-/// Columns of the test weight: four blocks of 32 per row.
-const COLUMNS: usize = 128;
+/// Columns of the test weight: four blocks of 32 per row, or one
+/// super-block of 256 for the K-quants.
+fn columns(kind: GgmlType) -> usize {
+    (kind.block_elements() as usize).max(128)
+}
 /// Rows of the activation: two, so the matrix × matrix form is run too.
 const ROWS: usize = 2;
 
 /// A deterministic activation with blocks of very different magnitudes
 /// (one all zero), so the per-block scales matter.
-fn activation() -> Vec<f32> {
-    (0..ROWS * COLUMNS)
+fn activation(columns: usize) -> Vec<f32> {
+    (0..ROWS * columns)
         .map(|i| {
-            let block = (i % COLUMNS) / 32;
-            let magnitude = [1.0, 0.0, 1e-3, 40.0][block];
+            let block = (i % columns) / 32;
+            let magnitude = [1.0, 0.0, 1e-3, 40.0][block % 4];
             magnitude * ((i as f32) * 0.37 + ROWS as f32).sin()
         })
         .collect()
@@ -69,12 +72,12 @@ fn rounded_activation(x: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-fn product(x: &[f64], weights: &[f32], outputs: usize) -> Vec<f64> {
+fn product(x: &[f64], weights: &[f32], outputs: usize, columns: usize) -> Vec<f64> {
     (0..ROWS)
         .flat_map(|m| {
             (0..outputs).map(move |n| {
-                (0..COLUMNS)
-                    .map(|k| x[m * COLUMNS + k] * f64::from(weights[n * COLUMNS + k]))
+                (0..columns)
+                    .map(|k| x[m * columns + k] * f64::from(weights[n * columns + k]))
                     .sum()
             })
         })
@@ -101,14 +104,15 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             .chunks(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        let outputs = weights.len() / COLUMNS;
-        let per_row = (COLUMNS as u64) / kind.block_elements();
+        let columns = columns(kind);
+        let outputs = weights.len() / columns;
+        let per_row = (columns as u64) / kind.block_elements();
         let spec = TensorSpec::dense(
             format!("{}.blocks", kind.name()),
             &[outputs as u64, per_row, kind.block_bytes()],
             ElementType::I8,
         );
-        let input = TensorType::new(&[ROWS as u64, COLUMNS as u64], ElementType::F32);
+        let input = TensorType::new(&[ROWS as u64, columns as u64], ElementType::F32);
         let mut function = module.function(kind.name(), &[input]).unwrap();
         let x = function.argument(0);
         let packed = function
@@ -128,12 +132,13 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
     let vmfb = folder.path().join("contract.vmfb");
     compile_module(&session, &converted.module, &vmfb).unwrap();
     let parameters: Vec<(String, PathBuf)> = vec![("model".into(), archive)];
-    let x = activation();
     for (kind, outputs, weights) in cases {
+        let columns = columns(kind);
+        let x = activation(columns);
         let got = run_module(&RunRequest {
             module: &vmfb,
             function: kind.name(),
-            inputs: &[NpyArray::from_f32(&[ROWS as u64, COLUMNS as u64], &x)],
+            inputs: &[NpyArray::from_f32(&[ROWS as u64, columns as u64], &x)],
             result_count: 1,
             parameters: &parameters,
             device: options.runtime_device(),
@@ -142,16 +147,17 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             .to_f32()
             .unwrap();
         assert_eq!(got.len(), ROWS * outputs, "{kind}");
-        let same_math = product(&rounded_activation(&x), &weights, outputs);
+        let same_math = product(&rounded_activation(&x), &weights, outputs, columns);
         let exact = product(
             &x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
             &weights,
             outputs,
+            columns,
         );
         for (index, &value) in got.iter().enumerate() {
             let (m, n) = (index / outputs, index % outputs);
-            let row = &weights[n * COLUMNS..(n + 1) * COLUMNS];
-            let row_x = &x[m * COLUMNS..(m + 1) * COLUMNS];
+            let row = &weights[n * columns..(n + 1) * columns];
+            let row_x = &x[m * columns..(m + 1) * columns];
             // Bound of the i16 rounding: half a unit per element.
             let rounding: f64 = row_x
                 .chunks(32)

@@ -52,7 +52,7 @@ pub struct ExportArgs {
     /// of a causal LM). Default: 128 for BERT, 64 for llama.
     #[arg(long, visible_alias = "max-seq-len")]
     seq_len: Option<u64>,
-    /// Block-quantized GGUF weights: packed (verbatim blocks; Q8_0/Q4_x/Q5_x
+    /// Block-quantized GGUF weights: packed (verbatim blocks; Q8_0/Q4_x/Q5_x/Q4_K/Q5_K
     /// contracted as integers in decode, the rest unpacked in the module;
     /// the default), packed-exact (verbatim blocks, all unpacked), dequant
     /// (f32 at export) or dequant-f16.

@@ -41,12 +41,14 @@ use melior::ir::{Attribute, Block, Identifier, Region, RegionLike, Type, Value};
 
 /// Block formats with an integer contraction; the others are unpacked to
 /// f32 (`ggml.rs`) before a float `dot_general`.
-pub const CONTRACTED_FORMATS: [GgmlType; 5] = [
+pub const CONTRACTED_FORMATS: [GgmlType; 7] = [
     GgmlType::Q8_0,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,
     GgmlType::Q5_1,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
 ];
 
 /// Elements per block of every contracted format.
@@ -163,6 +165,9 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let [outputs, groups, _] = shape[..] else {
             return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
         };
+        if matches!(kind, GgmlType::Q4_K | GgmlType::Q5_K) {
+            return self.k_quant_linear(location, x, blocks, kind, [outputs, groups * 8]);
+        }
         if let Some(planes) = self.two_planes(location, blocks, kind, [outputs, groups])? {
             return self.two_plane_linear(location, x, planes, [outputs, groups]);
         }
@@ -185,6 +190,19 @@ impl<'c> FunctionBuilder<'_, 'c> {
             }
         };
         let plane = self.bytes(location, blocks, nibbles)?;
+        self.one_plane_linear(location, x, plane, [scale, offset], [outputs, groups])
+    }
+
+    /// `x · Wᵀ` for `W` one plane of 4-bit quants `[N, G, 16]` bytes in
+    /// ggml's Q4 layout, `w = d·q + c`.
+    fn one_plane_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        plane: ValueId,
+        [scale, offset]: [ValueId; 2],
+        [outputs, groups]: [u64; 2],
+    ) -> Result<ValueId, HloError> {
         let quants = self.tensor_bitcast(
             &format!("{location}.i4"),
             plane,
@@ -192,13 +210,50 @@ impl<'c> FunctionBuilder<'_, 'c> {
         )?;
         let rows = self.type_of(x.values).shape[0];
         let products = self.block_dot(location, x.values, quants)?;
-        self.block_epilogue(
-            location,
-            products,
-            x,
-            [scale, offset],
-            [rows, outputs, groups],
-        )
+        let shape = [rows, outputs, groups];
+        self.block_epilogue(location, products, x, [scale, offset], shape)
+    }
+
+    /// Q4_K and Q5_K, whose super-blocks of 256 hold eight blocks of 32
+    /// with their own 6-bit scale and minimum: `w = d·sc·q - dmin·m`. The
+    /// nibbles of a super-block pair elements `j` and `j + 32`, not `j + 16`,
+    /// so they are re-packed per block of 32 at load (same size); Q5_K's
+    /// fifth bits become a second plane.
+    fn k_quant_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        blocks: ValueId,
+        kind: GgmlType,
+        [outputs, groups]: [u64; 2],
+    ) -> Result<ValueId, HloError> {
+        let fields = self.k_quant_fields(location, blocks, kind)?;
+        let per_block = [outputs, groups, BLOCK];
+        let nibbles = self.reshape(&format!("{location}.blocks"), fields.nibbles, &per_block)?;
+        let low = self.pack_nibbles(&format!("{location}.low"), nibbles)?;
+        let scale = self.reshape(
+            &format!("{location}.d_sc"),
+            fields.scales,
+            &[outputs, groups],
+        )?;
+        let minimum = self.reshape(
+            &format!("{location}.dmin_m"),
+            fields.minimums,
+            &[outputs, groups],
+        )?;
+        let offset = self.scaled_by(location, minimum, -1.0, [outputs, groups])?;
+        let Some(fifth_bits) = fields.fifth_bits else {
+            return self.one_plane_linear(location, x, low, [scale, offset], [outputs, groups]);
+        };
+        let bits = self.reshape(&format!("{location}.fifth_blocks"), fifth_bits, &per_block)?;
+        let high = self.pack_nibbles(&format!("{location}.fifth"), bits)?;
+        let planes = TwoPlanes {
+            low,
+            high,
+            d: scale,
+            offset,
+        };
+        self.two_plane_linear(location, x, planes, [outputs, groups])
     }
 
     /// A weight of more than 4 bits as two 4-bit planes in ggml's Q4 byte

@@ -29,6 +29,16 @@ pub const PACKED_FORMATS: [GgmlType; 10] = [
     GgmlType::Q6_K,
 ];
 
+/// A K-quant weight's parts: `[rows, blocks, 256]` i8 nibbles (and fifth
+/// bits, Q5_K) in element order, `[rows, blocks, 8]` f32 scales and
+/// minimums of its blocks of 32.
+pub(super) struct KQuantFields {
+    pub(super) nibbles: ValueId,
+    pub(super) fifth_bits: Option<ValueId>,
+    pub(super) scales: ValueId,
+    pub(super) minimums: ValueId,
+}
+
 impl FunctionBuilder<'_, '_> {
     /// The bytes `range` of every block (a field of [`crate::quant::layout`]).
     pub(super) fn bytes(
@@ -322,6 +332,28 @@ impl FunctionBuilder<'_, '_> {
         blocks: ValueId,
         kind: GgmlType,
     ) -> Result<ValueId, HloError> {
+        let fields = self.k_quant_fields(location, blocks, kind)?;
+        let mut q = fields.nibbles;
+        if let Some(bit) = fields.fifth_bits {
+            let four = self.bytes_like(&format!("{location}.four"), bit, 4)?;
+            let bit = self.shift_left(&format!("{location}.qh.shl"), bit, four)?;
+            q = self.or(&format!("{location}.q5"), q, bit)?;
+        }
+        let q = self.float(&format!("{location}.q"), q)?;
+        let ds = self.spread(&format!("{location}.ds"), fields.scales, 32)?;
+        let dm = self.spread(&format!("{location}.dm"), fields.minimums, 32)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), ds, q)?;
+        self.subtract(&format!("{location}.shifted"), scaled, dm)
+    }
+
+    /// A `Q4_K`/`Q5_K` weight's parts, per block of 32 (eight to a
+    /// super-block): `w = scale·(nibble + 16·fifth bit) - minimum`.
+    pub(super) fn k_quant_fields(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<KQuantFields, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
         let five_bit = kind == GgmlType::Q5_K;
@@ -334,25 +366,23 @@ impl FunctionBuilder<'_, '_> {
         let low = self.bits(&format!("{location}.low"), qs, 0, 0x0f)?;
         let high = self.bits(&format!("{location}.high"), qs, 4, 0x0f)?;
         let nibbles = self.interleave(&format!("{location}.nibbles"), &[low, high])?;
-        let mut q = self.flatten_blocks(&format!("{location}.q4"), nibbles, rows, count, 256)?;
-        if five_bit {
+        let nibbles = self.flatten_blocks(&format!("{location}.q4"), nibbles, rows, count, 256)?;
+        let fifth_bits = if five_bit {
             let qh = self.bytes(location, blocks, q5_k::QH)?;
-            let bit = self.bit_fields(&format!("{location}.qh"), qh, 1)?;
-            let four = self.bytes_like(&format!("{location}.four"), bit, 4)?;
-            let bit = self.shift_left(&format!("{location}.qh.shl"), bit, four)?;
-            q = self.or(&format!("{location}.q5"), q, bit)?;
-        }
-        let q = self.float(&format!("{location}.q"), q)?;
+            Some(self.bit_fields(&format!("{location}.qh"), qh, 1)?)
+        } else {
+            None
+        };
         let scales = self.float(&format!("{location}.scales.f32"), scales)?;
         let mins = self.float(&format!("{location}.mins.f32"), mins)?;
         let d = self.per_block(&format!("{location}.d"), d, 8)?;
         let dmin = self.per_block(&format!("{location}.dmin"), dmin, 8)?;
-        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
-        let dm = self.multiply(&format!("{location}.dm"), dmin, mins)?;
-        let ds = self.spread(&format!("{location}.ds"), ds, 32)?;
-        let dm = self.spread(&format!("{location}.dm"), dm, 32)?;
-        let scaled = self.multiply(&format!("{location}.scaled"), ds, q)?;
-        self.subtract(&format!("{location}.shifted"), scaled, dm)
+        Ok(KQuantFields {
+            nibbles,
+            fifth_bits,
+            scales: self.multiply(&format!("{location}.ds"), d, scales)?,
+            minimums: self.multiply(&format!("{location}.dm"), dmin, mins)?,
+        })
     }
 
     /// The 256 fields of `width` bits (1 or 2) packed in the bytes of
