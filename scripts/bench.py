@@ -196,23 +196,9 @@ def run_llama(scratch, args):
           f"GGUF {file_size(GGUF):.1f} MB")
     numpy.save(f"{scratch}/prompt.npy", numpy.zeros((1, length), numpy.int32))
     numpy.save(f"{scratch}/cache.npy", numpy.zeros((30, 3, length, 64), numpy.float32))
-    speeds = {}
-    for mode in ["packed", "packed-exact", "dequant"]:
-        folder = f"{scratch}/{mode}"
-        speeds[f"irex {mode}"] = (
-            benchmark_function(folder, "prefill", [f"@{scratch}/prompt.npy"], repeat),
-            benchmark_function(folder, "decode", ["1x1xi32=5", "1xi32=5", f"@{scratch}/cache.npy",
-                                                  f"@{scratch}/cache.npy"], repeat),
-        )
-    if os.path.exists(REFERENCE_PYTHON):
-        result = subprocess.run([REFERENCE_PYTHON, "-c", LLAMA_CPP, GGUF, str(length)], capture_output=True, text=True)
-        if result.returncode == 0:
-            reference = json.loads(result.stdout)
-            speeds["llama.cpp (2 threads)"] = (reference["prefill_ms"], reference["decode_ms"])
-        else:
-            print(f"llama.cpp failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
-    base = speeds.get("llama.cpp (2 threads)")
-    print_speeds(speeds, base, length)
+    modes = ["packed", "packed-exact", "dequant"]
+    speeds = step_speeds(scratch, [(f"irex {mode}", f"{scratch}/{mode}") for mode in modes], GGUF, repeat, length)
+    print_speeds(speeds, speeds.get("llama.cpp (2 threads)"), length, "SmolLM2 Q4_1")
     command = [IREX, "export", GGUF, "-o", f"{scratch}/loop", "--max-seq-len", str(length), "--quant", "dequant",
                "--generation-loop"]
     subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
@@ -222,10 +208,49 @@ def run_llama(scratch, args):
         ("irex generate --quant dequant", f"{scratch}/dequant", (), speeds["irex dequant"][1]),
         ("irex generate dequant, module loop", f"{scratch}/loop", ("--module-loop",), speeds["irex dequant"][1]),
     ], repeat, 2)
+    run_q4_k_m(scratch, repeat, length)
 
 
-def print_speeds(speeds, base, length):
-    print(f"\nPrefill ({length} tokens) and decode (one token) per call, iree-benchmark-module median vs llama.cpp")
+def step_speeds(scratch, folders, gguf, repeat, length):
+    """Prefill and decode milliseconds per call of each export folder, and llama.cpp's on `gguf`."""
+    speeds = {}
+    for name, folder in folders:
+        speeds[name] = (
+            benchmark_function(folder, "prefill", [f"@{scratch}/prompt.npy"], repeat),
+            benchmark_function(folder, "decode", ["1x1xi32=5", "1xi32=5", f"@{scratch}/cache.npy",
+                                                  f"@{scratch}/cache.npy"], repeat),
+        )
+    if os.path.exists(REFERENCE_PYTHON):
+        result = subprocess.run([REFERENCE_PYTHON, "-c", LLAMA_CPP, gguf, str(length)], capture_output=True, text=True)
+        if result.returncode == 0:
+            reference = json.loads(result.stdout)
+            speeds["llama.cpp (2 threads)"] = (reference["prefill_ms"], reference["decode_ms"])
+        else:
+            print(f"llama.cpp failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
+    return speeds
+
+
+def run_q4_k_m(scratch, repeat, length):
+    """SmolLM2 requantized to Q4_K_M by llama.cpp's quantizer: export and step speeds, packed vs exact."""
+    if not os.path.exists(REFERENCE_PYTHON):
+        print("\nQ4_K_M: skipped (no llama-cpp-python to requantize with)")
+        return
+    gguf = f"{scratch}/smollm2-q4_k_m.gguf"
+    subprocess.run([REFERENCE_PYTHON, os.path.join(REPO, "scripts", "fixtures", "requantize.py"), GGUF, gguf,
+                    "Q4_K_M"], check=True, capture_output=True)
+    rows = []
+    for mode in ["packed", "packed-exact"]:
+        command = [IREX, "export", gguf, "-o", f"{scratch}/q4km-{mode}", "--max-seq-len", str(length), "--quant", mode]
+        rows.append((f"irex export Q4_K_M --quant {mode}", *measure(command, 1),
+                     None if mode == "packed" else "irex export Q4_K_M --quant packed"))
+    table("Exporting SmolLM2 Q4_K_M (requantized by llama.cpp)", rows)
+    folders = [(f"irex {mode}", f"{scratch}/q4km-{mode}") for mode in ["packed", "packed-exact"]]
+    speeds = step_speeds(scratch, folders, gguf, repeat, length)
+    print_speeds(speeds, speeds.get("llama.cpp (2 threads)"), length, "SmolLM2 Q4_K_M")
+
+
+def print_speeds(speeds, base, length, model):
+    print(f"\n{model}: prefill ({length} tokens) and decode (one token) per call, iree-benchmark-module median vs llama.cpp")
     print(f"| {'engine':<24} | {'prefill (ms)':>12} | {'decode (ms)':>11} | {'prefill ratio':>13} | {'decode ratio':>12} |")
     print(f"|{'-' * 26}|{'-' * 14}|{'-' * 13}|{'-' * 15}|{'-' * 14}|")
     for engine, (prefill, decode) in speeds.items():
