@@ -3,25 +3,11 @@
 //! (`gguf.quants.quantize` output where the package can quantize, seeded
 //! random blocks for every format).
 
-use std::path::Path;
-
 use common::hex;
 use irex::quant::dequantize;
 use irex::tensor::GgmlType;
-use serde::Deserialize;
 
 mod common;
-
-#[derive(Deserialize)]
-struct Format {
-    blocks: String,
-    values: String,
-}
-
-#[derive(Deserialize)]
-struct Fixture {
-    formats: std::collections::BTreeMap<String, Format>,
-}
 
 fn kind(name: &str) -> GgmlType {
     (0..64)
@@ -32,8 +18,7 @@ fn kind(name: &str) -> GgmlType {
 
 #[test]
 fn every_format_matches_the_gguf_package_bit_for_bit() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ggml_blocks.json");
-    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let fixture = common::ggml_blocks();
     assert_eq!(
         fixture.formats.len(),
         13,

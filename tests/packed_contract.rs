@@ -10,7 +10,7 @@
 //! - the exact product `x · Wᵀ` in f64: the i16 rounding costs at most
 //!   `Σ_k |w_k| · amax / 65534` per output, about 2⁻¹⁶ of the row's norm.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::hex;
 use irex::formats::irpa::write_archive;
@@ -22,20 +22,8 @@ use irex::hlo::{
 use irex::iree::tools::{RunRequest, run_module};
 use irex::iree::{CompileOptions, compile_module};
 use irex::tensor::{BufferHandle, ElementType, GgmlType, TensorSpec};
-use serde::Deserialize;
 
 mod common;
-
-#[derive(Deserialize)]
-struct Format {
-    blocks: String,
-    values: String,
-}
-
-#[derive(Deserialize)]
-struct Fixture {
-    formats: std::collections::BTreeMap<String, Format>,
-}
 
 /// Columns of the test weight: four blocks of 32 per row, or one
 /// super-block of 256 for the K-quants.
@@ -86,8 +74,7 @@ fn product(x: &[f64], weights: &[f32], outputs: usize, columns: usize) -> Vec<f6
 
 #[test]
 fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ggml_blocks.json");
-    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let fixture = common::ggml_blocks();
     let options = CompileOptions::default();
     let session = options.session().unwrap();
     let mut module = ModuleBuilder::new(

@@ -3,7 +3,7 @@
 //! `tests/ggml_dequant.rs` holds to the `gguf` package). The blocks reach
 //! the module through an `.irpa` irex writes, byte for byte.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::hex;
 use irex::formats::irpa::write_archive;
@@ -13,24 +13,12 @@ use irex::iree::{CompileOptions, compile_module};
 use irex::quant::dequantize;
 use irex::tensor::GgmlType;
 use irex::tensor::{BufferHandle, ElementType, TensorSpec};
-use serde::Deserialize;
 
 mod common;
 
-#[derive(Deserialize)]
-struct Format {
-    blocks: String,
-}
-
-#[derive(Deserialize)]
-struct Fixture {
-    formats: std::collections::BTreeMap<String, Format>,
-}
-
 #[test]
 fn every_packed_format_unpacks_bit_exactly_in_iree() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ggml_blocks.json");
-    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let fixture = common::ggml_blocks();
     let options = CompileOptions::default();
     let session = options.session().unwrap();
     let mut module = ModuleBuilder::new(

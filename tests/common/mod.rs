@@ -43,6 +43,25 @@ pub fn fixture<T: for<'de> serde::Deserialize<'de>>(name: &str) -> T {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// One format of `ggml_blocks.json`: blocks and the `gguf` package's
+/// dequantized values, both hex.
+#[derive(serde::Deserialize)]
+pub struct GgmlFormat {
+    pub blocks: String,
+    pub values: String,
+}
+
+/// `tests/fixtures/ggml_blocks.json` (`scripts/fixtures/ggml_blocks.py`).
+#[derive(serde::Deserialize)]
+pub struct GgmlBlocks {
+    pub formats: std::collections::BTreeMap<String, GgmlFormat>,
+}
+
+/// The ggml blocks fixture, parsed.
+pub fn ggml_blocks() -> GgmlBlocks {
+    fixture("ggml_blocks.json")
+}
+
 /// Holds sentence embeddings to a reference's: per sentence, cosine
 /// similarity at least 0.99999 and largest absolute difference at most 1e-4.
 pub fn assert_embeddings_match(sentences: &[String], got: &[Vec<f32>], want: &[Vec<f32>]) {
