@@ -4,7 +4,7 @@
 //! fixture `ggml_blocks.json`, `gguf.quants.dequantize`):
 //!
 //! - the same arithmetic in f64: the activation rounded to i16 per block of
-//!   32 as `hlo::quant::contract` states, times the exact weights. IREE
+//!   32 (16 for Q2_K, Q3_K, Q6_K) as `hlo::quant::contract` states, times the exact weights. IREE
 //!   differs from it only by f32 rounding and summation order: within
 //!   2·10⁻⁵ of `Σ|x|·|w|`;
 //! - the exact product `x · Wᵀ` in f64: the i16 rounding costs at most
@@ -16,8 +16,8 @@ use common::hex;
 use irex::formats::irpa::write_archive;
 use irex::formats::npy::NpyArray;
 use irex::hlo::{
-    CONTRACTED_FORMATS, ConstantMaterializationPolicy, ModuleBuilder, TensorType, archive_entries,
-    nibble_order,
+    ActivationBlocks, CONTRACTED_FORMATS, ConstantMaterializationPolicy, ModuleBuilder, TensorType,
+    archive_entries, nibble_order,
 };
 use irex::iree::tools::{RunRequest, run_module};
 use irex::iree::{CompileOptions, compile_module};
@@ -45,10 +45,19 @@ fn activation(columns: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The blocks the module quantizes an activation in, as documented: 16
+/// for the formats with scales per 16 elements, 32 for the others.
+fn activation_block(kind: GgmlType) -> usize {
+    match kind {
+        GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => 16,
+        _ => 32,
+    }
+}
+
 /// The activation as the module rounds it: per block, scaled to ±32767 and
 /// rounded to the nearest integer (ties to even), then scaled back.
-fn rounded_activation(x: &[f32]) -> Vec<f64> {
-    x.chunks(32)
+fn rounded_activation(x: &[f32], block: usize) -> Vec<f64> {
+    x.chunks(block)
         .flat_map(|block| {
             let amax = block.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
             let inverse = 32767f32 / amax;
@@ -105,7 +114,9 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
         let packed = function
             .weight(&spec, &BufferHandle::owned(blocks))
             .unwrap();
-        let quantized = function.quantize_activation("x", x).unwrap();
+        let quantized = function
+            .quantize_activation("x", x, ActivationBlocks::for_format(kind))
+            .unwrap();
         let y = function
             .packed_linear(kind.name(), &quantized, packed, kind)
             .unwrap();
@@ -134,7 +145,8 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             .to_f32()
             .unwrap();
         assert_eq!(got.len(), ROWS * outputs, "{kind}");
-        let same_math = product(&rounded_activation(&x), &weights, outputs, columns);
+        let block = activation_block(kind);
+        let same_math = product(&rounded_activation(&x, block), &weights, outputs, columns);
         let exact = product(
             &x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
             &weights,
@@ -147,8 +159,8 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             let row_x = &x[m * columns..(m + 1) * columns];
             // Bound of the i16 rounding: half a unit per element.
             let rounding: f64 = row_x
-                .chunks(32)
-                .zip(row.chunks(32))
+                .chunks(block)
+                .zip(row.chunks(block))
                 .map(|(xb, wb)| {
                     let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
                     let unit = f64::from(amax) / 32767.0;

@@ -21,8 +21,8 @@ use crate::formats::gguf::{Gguf, GgufTensor};
 use crate::formats::safetensors::Safetensors;
 use crate::formats::safetensors::compressed_tensors::affine_quantization;
 use crate::hlo::{
-    BlockActivation, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder, HloError, PACKED_FORMATS,
-    ValueId,
+    ActivationBlocks, BlockActivation, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder,
+    HloError, PACKED_FORMATS, ValueId,
 };
 use crate::tensor::{BufferHandle, ElementType, GgmlType, TensorEncoding, TensorSpec};
 
@@ -169,7 +169,7 @@ pub struct GgufWeights<'a> {
     dequantized: RefCell<HashMap<String, BufferHandle>>,
     /// Activations quantized for integer contractions, by function and
     /// value: the projections reading one input (q/k/v, gate/up) share one.
-    activations: RefCell<HashMap<(String, ValueId), BlockActivation>>,
+    activations: RefCell<HashMap<(String, ValueId, ActivationBlocks), BlockActivation>>,
 }
 
 impl<'a> GgufWeights<'a> {
@@ -237,15 +237,16 @@ impl<'a> GgufWeights<'a> {
         self.mode == QuantMode::Packed && CONTRACTED_FORMATS.contains(&kind)
     }
 
-    /// `x` (`[..., K]`) quantized for integer contractions, made once per
-    /// function and input.
+    /// `x` (`[..., K]`) quantized for integer contractions in `blocks`,
+    /// made once per function, input and blocks.
     fn activation(
         &self,
         f: &mut FunctionBuilder<'_, '_>,
         prefix: &str,
         x: ValueId,
+        blocks: ActivationBlocks,
     ) -> Result<BlockActivation, HloError> {
-        let key = (f.name().to_string(), x);
+        let key = (f.name().to_string(), x, blocks);
         if let Some(activation) = self.activations.borrow().get(&key) {
             return Ok(*activation);
         }
@@ -253,7 +254,7 @@ impl<'a> GgufWeights<'a> {
         let columns = *shape.last().unwrap_or(&1);
         let rows = shape.iter().product::<u64>() / columns.max(1);
         let flat = f.reshape(&format!("{prefix}.input.rows"), x, &[rows, columns])?;
-        let activation = f.quantize_activation(&format!("{prefix}.input.i16"), flat)?;
+        let activation = f.quantize_activation(&format!("{prefix}.input.i16"), flat, blocks)?;
         self.activations.borrow_mut().insert(key, activation);
         Ok(activation)
     }
@@ -276,7 +277,7 @@ impl<'a> GgufWeights<'a> {
             ElementType::I8,
         );
         let blocks = f.weight(&bytes, &tensor.buffer)?;
-        let activation = self.activation(f, prefix, x)?;
+        let activation = self.activation(f, prefix, x, ActivationBlocks::for_format(kind))?;
         let product = f.packed_linear(prefix, &activation, blocks, kind)?;
         let mut shape = f.type_of(x).shape.clone();
         *shape.last_mut().expect("x has a last dimension") = outputs;

@@ -41,18 +41,51 @@ use melior::ir::{Attribute, Block, Identifier, Region, RegionLike, Type, Value};
 
 /// Block formats with an integer contraction; the others are unpacked to
 /// f32 (`ggml.rs`) before a float `dot_general`.
-pub const CONTRACTED_FORMATS: [GgmlType; 7] = [
+pub const CONTRACTED_FORMATS: [GgmlType; 10] = [
     GgmlType::Q8_0,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,
     GgmlType::Q5_1,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
     GgmlType::Q4_K,
     GgmlType::Q5_K,
+    GgmlType::Q6_K,
 ];
 
-/// Elements per block of every contracted format.
+/// Elements per block of the formats with blocks of 32.
 const BLOCK: u64 = 32;
+
+/// How an activation is cut into blocks, each quantized with its own
+/// scale: the blocks of the weight it meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActivationBlocks {
+    /// Blocks of 32 in nibble order ([`nibble_order`]): Q4_0, Q4_1, Q5_0,
+    /// Q5_1, Q8_0, Q4_K, Q5_K.
+    Nibbles32,
+    /// Blocks of 16 in element order: Q2_K, Q3_K and Q6_K, whose scales
+    /// are per 16 elements (their quants are re-packed to match at load).
+    Linear16,
+}
+
+impl ActivationBlocks {
+    /// The blocks an activation meeting a `kind` weight is quantized in.
+    pub fn for_format(kind: GgmlType) -> Self {
+        match kind {
+            GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => Self::Linear16,
+            _ => Self::Nibbles32,
+        }
+    }
+
+    /// Elements per block.
+    pub fn elements(self) -> u64 {
+        match self {
+            Self::Nibbles32 => BLOCK,
+            Self::Linear16 => 16,
+        }
+    }
+}
 
 /// The largest i16 magnitude an activation is scaled to.
 const I16_LIMIT: f64 = 32767.0;
@@ -62,12 +95,14 @@ const I16_LIMIT: f64 = 32767.0;
 /// reads it (q/k/v, gate/up).
 #[derive(Clone, Copy, Debug)]
 pub struct BlockActivation {
-    /// `[rows, K/32, 32]` i16, each block's elements in the order a nibble
-    /// plane reads as `i4` (see [`nibble_order`]).
+    /// How the blocks are cut and ordered.
+    pub blocks: ActivationBlocks,
+    /// `[rows, K/B, B]` i16 for blocks of `B`, each block's elements in the
+    /// order its weights' `i4` read (see [`ActivationBlocks`]).
     pub values: ValueId,
-    /// `[rows, K/32]` f32: what one unit of `values` is worth.
+    /// `[rows, K/B]` f32: what one unit of `values` is worth.
     pub scales: ValueId,
-    /// `[rows, K/32]` f32: the exact sum of each block's elements.
+    /// `[rows, K/B]` f32: the exact sum of each block's elements.
     pub sums: ValueId,
 }
 
@@ -91,32 +126,43 @@ struct TwoPlanes {
 }
 
 impl<'c> FunctionBuilder<'_, 'c> {
-    /// Quantizes `x` (`[rows, K]` f32, `K` a multiple of 32) per block of
-    /// 32 to i16, in nibble order.
+    /// Quantizes `x` (`[rows, K]` f32, `K` a multiple of the block) per
+    /// block to i16, in the order `blocks` states.
     pub fn quantize_activation(
         &mut self,
         location: &str,
         x: ValueId,
+        blocks: ActivationBlocks,
     ) -> Result<BlockActivation, HloError> {
         let shape = self.type_of(x).shape.clone();
         let [rows, columns] = shape[..] else {
             return Err(self.contract_error(location, format!("activation {shape:?} is not 2-D")));
         };
-        if columns % BLOCK != 0 {
+        let block = blocks.elements();
+        if columns % block != 0 {
             return Err(self.contract_error(
                 location,
-                format!("{columns} columns are not whole blocks of {BLOCK}"),
+                format!("{columns} columns are not whole blocks of {block}"),
             ));
         }
-        let blocks = columns / BLOCK;
-        // [rows, G, 2, 16] → [rows, G, 16, 2]: element j + 16·h lands at 2j + h.
-        let halves = self.reshape(&format!("{location}.halves"), x, &[rows, blocks, 2, 16])?;
-        let paired = self.transpose(&format!("{location}.pairs"), halves, &[0, 1, 3, 2])?;
-        let ordered = self.reshape(
-            &format!("{location}.nibble_order"),
-            paired,
-            &[rows, blocks, BLOCK],
-        )?;
+        let layout = blocks;
+        let blocks = columns / block;
+        let ordered = match layout {
+            ActivationBlocks::Linear16 => {
+                self.reshape(&format!("{location}.blocks"), x, &[rows, blocks, block])?
+            }
+            ActivationBlocks::Nibbles32 => {
+                // [rows, G, 2, 16] → [rows, G, 16, 2]: element j + 16·h lands at 2j + h.
+                let halves =
+                    self.reshape(&format!("{location}.halves"), x, &[rows, blocks, 2, 16])?;
+                let paired = self.transpose(&format!("{location}.pairs"), halves, &[0, 1, 3, 2])?;
+                self.reshape(
+                    &format!("{location}.nibble_order"),
+                    paired,
+                    &[rows, blocks, block],
+                )?
+            }
+        };
         let magnitude = self.abs(&format!("{location}.abs"), ordered)?;
         let amax = self.reduce(&format!("{location}.amax"), magnitude, &[2], Reduction::Max)?;
         let floor = self.splat_constant(
@@ -137,7 +183,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let spread = self.broadcast_in_dim(
             &format!("{location}.inverse_spread"),
             inverse,
-            &[rows, blocks, BLOCK],
+            &[rows, blocks, block],
             &[0, 1],
         )?;
         let scaled = self.multiply(&format!("{location}.scaled"), ordered, spread)?;
@@ -145,6 +191,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let values = self.convert(&format!("{location}.i16"), rounded, ElementType::I16)?;
         let sums = self.reduce(&format!("{location}.sum"), ordered, &[2], Reduction::Sum)?;
         Ok(BlockActivation {
+            blocks: layout,
             values,
             scales,
             sums,
@@ -165,8 +212,24 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let [outputs, groups, _] = shape[..] else {
             return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
         };
-        if matches!(kind, GgmlType::Q4_K | GgmlType::Q5_K) {
-            return self.k_quant_linear(location, x, blocks, kind, [outputs, groups * 8]);
+        if x.blocks != ActivationBlocks::for_format(kind) {
+            return Err(self.contract_error(
+                location,
+                format!(
+                    "{kind} needs an activation in {:?} blocks, not {:?}",
+                    ActivationBlocks::for_format(kind),
+                    x.blocks
+                ),
+            ));
+        }
+        match kind {
+            GgmlType::Q4_K | GgmlType::Q5_K => {
+                return self.k_quant_linear(location, x, blocks, kind, [outputs, groups * 8]);
+            }
+            GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => {
+                return self.sixteen_linear(location, x, blocks, kind, [outputs, groups * 16]);
+            }
+            _ => {}
         }
         if let Some(planes) = self.two_planes(location, blocks, kind, [outputs, groups])? {
             return self.two_plane_linear(location, x, planes, [outputs, groups]);
@@ -193,8 +256,8 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.one_plane_linear(location, x, plane, [scale, offset], [outputs, groups])
     }
 
-    /// `x · Wᵀ` for `W` one plane of 4-bit quants `[N, G, 16]` bytes in
-    /// ggml's Q4 layout, `w = d·q + c`.
+    /// `x · Wᵀ` for `W` one plane of 4-bit quants `[N, G, B/2]` bytes
+    /// ordered as `x`'s blocks of `B`, `w = d·q + c`.
     fn one_plane_linear(
         &mut self,
         location: &str,
@@ -203,10 +266,11 @@ impl<'c> FunctionBuilder<'_, 'c> {
         [scale, offset]: [ValueId; 2],
         [outputs, groups]: [u64; 2],
     ) -> Result<ValueId, HloError> {
+        let block = 2 * self.type_of(plane).shape[2];
         let quants = self.tensor_bitcast(
             &format!("{location}.i4"),
             plane,
-            TensorType::new(&[outputs, groups, BLOCK], ElementType::I4),
+            TensorType::new(&[outputs, groups, block], ElementType::I4),
         )?;
         let rows = self.type_of(x.values).shape[0];
         let products = self.block_dot(location, x.values, quants)?;
@@ -254,6 +318,82 @@ impl<'c> FunctionBuilder<'_, 'c> {
             offset,
         };
         self.two_plane_linear(location, x, planes, [outputs, groups])
+    }
+
+    /// Q2_K, Q3_K and Q6_K, whose super-blocks of 256 hold sixteen blocks
+    /// of 16 with their own scale: `w = scale·(q - centre) - minimum`. The
+    /// quants are re-packed at load two to a byte in element order, to meet
+    /// an activation in [`ActivationBlocks::Linear16`]: Q2_K's 2-bit and
+    /// Q3_K's 3-bit quants as one 4-bit plane (4 bits per weight, against
+    /// 2.6 and 3.4 in the GGUF), Q6_K's as its low nibbles and its two high
+    /// bits as a second plane (8 bits against 6.6).
+    fn sixteen_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        blocks: ValueId,
+        kind: GgmlType,
+        [outputs, groups]: [u64; 2],
+    ) -> Result<ValueId, HloError> {
+        let fields = self.sixteen_fields(location, blocks, kind)?;
+        let per_block = [outputs, groups, 16];
+        let shape = [outputs, groups];
+        let low = self.reshape(&format!("{location}.blocks"), fields.low, &per_block)?;
+        let low = self.pack_pairs(&format!("{location}.low"), low)?;
+        let scale = self.reshape(&format!("{location}.d_sc"), fields.scales, &shape)?;
+        let offset = match fields.minimums {
+            Some(minimum) => {
+                let minimum = self.reshape(&format!("{location}.dmin_m"), minimum, &shape)?;
+                self.scaled_by(location, minimum, -1.0, shape)?
+            }
+            None => self.scaled_by(location, scale, -(fields.centre as f64), shape)?,
+        };
+        let Some(high) = fields.high else {
+            return self.one_plane_linear(location, x, low, [scale, offset], shape);
+        };
+        let high = self.reshape(&format!("{location}.high_blocks"), high, &per_block)?;
+        let high = self.pack_pairs(&format!("{location}.high"), high)?;
+        let planes = TwoPlanes {
+            low,
+            high,
+            d: scale,
+            offset,
+        };
+        self.two_plane_linear(location, x, planes, shape)
+    }
+
+    /// Quants `[.., 16]` (one per byte, each below 16) packed two to a
+    /// byte in element order: byte `j` = element `2j` | element `2j + 1` << 4,
+    /// so `i4` element `k` of the bytes is element `k`.
+    fn pack_pairs(&mut self, location: &str, quants: ValueId) -> Result<ValueId, HloError> {
+        let shape = self.type_of(quants).shape.clone();
+        let [outputs, groups, 16] = shape[..] else {
+            return Err(
+                self.contract_error(location, format!("quants {shape:?} are not [N, G, 16]"))
+            );
+        };
+        let pairs = self.reshape(
+            &format!("{location}.pairs"),
+            quants,
+            &[outputs, groups, 8, 2],
+        )?;
+        let mut halves = Vec::with_capacity(2);
+        for half in 0..2 {
+            let part = self.slice(
+                &format!("{location}.half{half}"),
+                pairs,
+                &[0, 0, 0, half],
+                &[outputs, groups, 8, half + 1],
+            )?;
+            halves.push(self.reshape(
+                &format!("{location}.half{half}.flat"),
+                part,
+                &[outputs, groups, 8],
+            )?);
+        }
+        let four = self.bytes_like(&format!("{location}.four"), halves[1], 4)?;
+        let shifted = self.shift_left(&format!("{location}.shl"), halves[1], four)?;
+        self.or(&format!("{location}.packed"), halves[0], shifted)
     }
 
     /// A weight of more than 4 bits as two 4-bit planes in ggml's Q4 byte
@@ -310,22 +450,24 @@ impl<'c> FunctionBuilder<'_, 'c> {
         planes: TwoPlanes,
         [outputs, groups]: [u64; 2],
     ) -> Result<ValueId, HloError> {
+        let plane_bytes = self.type_of(planes.low).shape[2];
         let joined = self.interleave(&format!("{location}.planes"), &[planes.low, planes.high])?;
         let bytes = self.reshape(
             &format!("{location}.plane_blocks"),
             joined,
-            &[outputs, 2 * groups, 16],
+            &[outputs, 2 * groups, plane_bytes],
         )?;
         let quants = self.tensor_bitcast(
             &format!("{location}.i4"),
             bytes,
-            TensorType::new(&[outputs, 2 * groups, BLOCK], ElementType::I4),
+            TensorType::new(&[outputs, 2 * groups, 2 * plane_bytes], ElementType::I4),
         )?;
         let high_scale = self.scaled_by(location, planes.d, 16.0, [outputs, groups])?;
         let zero = self.f32_splat(&format!("{location}.zero_offset"), &[outputs, groups], 0.0)?;
         let scale = self.per_plane(&format!("{location}.scales"), [planes.d, high_scale])?;
         let offset = self.per_plane(&format!("{location}.offsets"), [planes.offset, zero])?;
         let doubled = BlockActivation {
+            blocks: x.blocks,
             values: self.per_plane(&format!("{location}.x"), [x.values, x.values])?,
             scales: self.per_plane(&format!("{location}.x_scales"), [x.scales, x.scales])?,
             sums: self.per_plane(&format!("{location}.x_sums"), [x.sums, x.sums])?,

@@ -39,6 +39,18 @@ pub(super) struct KQuantFields {
     pub(super) minimums: ValueId,
 }
 
+/// A `Q2_K`/`Q3_K`/`Q6_K` weight's parts: `[rows, blocks, 256]` i8 quants
+/// in element order (`low`, and Q6_K's two high bits), `[rows, blocks, 16]`
+/// f32 scales (and Q2_K's minimums) of its blocks of 16:
+/// `w = scale·(low + 16·high - centre) - minimum`.
+pub(super) struct SixteenFields {
+    pub(super) low: ValueId,
+    pub(super) high: Option<ValueId>,
+    pub(super) centre: i64,
+    pub(super) scales: ValueId,
+    pub(super) minimums: Option<ValueId>,
+}
+
 impl FunctionBuilder<'_, '_> {
     /// The bytes `range` of every block (a field of [`crate::quant::layout`]).
     pub(super) fn bytes(
@@ -223,9 +235,9 @@ impl FunctionBuilder<'_, '_> {
                 self.q4_q5(location, blocks, kind)?
             }
             GgmlType::Q4_K | GgmlType::Q5_K => self.q4_k_q5_k(location, blocks, kind)?,
-            GgmlType::Q6_K => self.q6_k(location, blocks)?,
-            GgmlType::Q2_K => self.q2_k(location, blocks)?,
-            GgmlType::Q3_K => self.q3_k(location, blocks)?,
+            GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => {
+                self.sixteen(location, blocks, kind)?
+            }
             other => {
                 let message = format!(
                     "{other} blocks cannot be unpacked in the module yet (packed formats: {PACKED_FORMATS:?})"
@@ -427,7 +439,54 @@ impl FunctionBuilder<'_, '_> {
         self.bit_fields(&format!("{location}.q2"), qs, 2)
     }
 
-    fn q2_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+    /// The parts of a `Q2_K`, `Q3_K` or `Q6_K` weight (sixteen blocks of
+    /// 16 to a super-block, each with its own scale):
+    /// `w = scale·(low + 16·high - centre) - minimum`.
+    pub(super) fn sixteen_fields(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<SixteenFields, HloError> {
+        match kind {
+            GgmlType::Q2_K => self.q2_k_fields(location, blocks),
+            GgmlType::Q3_K => self.q3_k_fields(location, blocks),
+            _ => self.q6_k_fields(location, blocks),
+        }
+    }
+
+    /// The exact f32 values of a `Q2_K`/`Q3_K`/`Q6_K` weight, the same
+    /// operations in the same order as [`crate::quant::dequantize`].
+    fn sixteen(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let fields = self.sixteen_fields(location, blocks, kind)?;
+        let mut q = fields.low;
+        if let Some(high) = fields.high {
+            let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
+            let high = self.shift_left(&format!("{location}.qh.shl"), high, four)?;
+            q = self.or(&format!("{location}.q6"), q, high)?;
+        }
+        if fields.centre != 0 {
+            let centre = self.bytes_like(&format!("{location}.offset"), q, fields.centre)?;
+            q = self.subtract(&format!("{location}.centered"), q, centre)?;
+        }
+        let q = self.float(&format!("{location}.q"), q)?;
+        let scales = self.spread(&format!("{location}.ds"), fields.scales, 16)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), scales, q)?;
+        match fields.minimums {
+            Some(minimums) => {
+                let minimums = self.spread(&format!("{location}.ml"), minimums, 16)?;
+                self.subtract(&format!("{location}.shifted"), scaled, minimums)
+            }
+            None => Ok(scaled),
+        }
+    }
+
+    fn q2_k_fields(&mut self, location: &str, blocks: ValueId) -> Result<SixteenFields, HloError> {
         let scales = self.bytes(location, blocks, q2_k::SCALES)?;
         let q = self.two_bit_values(location, blocks, q2_k::QS)?;
         let d = self.half_field(location, blocks, q2_k::D)?;
@@ -438,16 +497,16 @@ impl FunctionBuilder<'_, '_> {
         let min = self.float(&format!("{location}.min.f32"), min)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
         let dmin = self.per_block(&format!("{location}.dmin"), dmin, 16)?;
-        let dl = self.multiply(&format!("{location}.dl"), d, scale)?;
-        let ml = self.multiply(&format!("{location}.ml"), dmin, min)?;
-        let dl = self.spread(&format!("{location}.dl"), dl, 16)?;
-        let ml = self.spread(&format!("{location}.ml"), ml, 16)?;
-        let q = self.float(&format!("{location}.q"), q)?;
-        let scaled = self.multiply(&format!("{location}.scaled"), dl, q)?;
-        self.subtract(&format!("{location}.shifted"), scaled, ml)
+        Ok(SixteenFields {
+            low: q,
+            high: None,
+            centre: 0,
+            scales: self.multiply(&format!("{location}.dl"), d, scale)?,
+            minimums: Some(self.multiply(&format!("{location}.ml"), dmin, min)?),
+        })
     }
 
-    fn q3_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+    fn q3_k_fields(&mut self, location: &str, blocks: ValueId) -> Result<SixteenFields, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
         // Scales: low nibbles of the first 8 scale bytes then their high
@@ -476,21 +535,23 @@ impl FunctionBuilder<'_, '_> {
         let offset = self.bytes_like(&format!("{location}.sc.offset"), scales, 32)?;
         let scales = self.subtract(&format!("{location}.sc.centered"), scales, offset)?;
         let scales = self.float(&format!("{location}.sc.f32"), scales)?;
-        // Values: two low bits from 32..96, minus 4 where the hmask bit is clear.
+        // Values: two low bits from 32..96 and a third bit from the hmask;
+        // the value is `q - 4` (4 subtracted where the hmask bit is clear).
         let low_bits = self.two_bit_values(location, blocks, q3_k::QS)?;
         let hmask = self.bytes(location, blocks, q3_k::HMASK)?;
         let bit = self.bit_fields(&format!("{location}.hm"), hmask, 1)?;
-        let one = self.bytes_like(&format!("{location}.hm.one_flat"), bit, 1)?;
-        let clear = self.subtract(&format!("{location}.hm.clear"), one, bit)?;
-        let two = self.bytes_like(&format!("{location}.hm.two"), clear, 2)?;
-        let minus = self.shift_left(&format!("{location}.hm.minus"), clear, two)?;
-        let q = self.subtract(&format!("{location}.q3"), low_bits, minus)?;
-        let q = self.float(&format!("{location}.q"), q)?;
+        let two = self.bytes_like(&format!("{location}.hm.two"), bit, 2)?;
+        let third = self.shift_left(&format!("{location}.hm.third"), bit, two)?;
+        let q = self.or(&format!("{location}.q3"), low_bits, third)?;
         let d = self.half_field(location, blocks, q3_k::D)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
-        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
-        let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
-        self.multiply(&format!("{location}.scaled"), ds, q)
+        Ok(SixteenFields {
+            low: q,
+            high: None,
+            centre: 4,
+            scales: self.multiply(&format!("{location}.ds"), d, scales)?,
+            minimums: None,
+        })
     }
 
     /// The 16 nibbles of 8 bytes: low nibbles, then high nibbles.
@@ -500,7 +561,7 @@ impl FunctionBuilder<'_, '_> {
         self.concatenate(location, &[low, high], 2)
     }
 
-    fn q6_k(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+    fn q6_k_fields(&mut self, location: &str, blocks: ValueId) -> Result<SixteenFields, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let (rows, count) = (shape[0], shape[1]);
         let ql = self.bytes(location, blocks, q6_k::QL)?;
@@ -512,18 +573,16 @@ impl FunctionBuilder<'_, '_> {
             self.flatten_blocks(&format!("{location}.ql.flat"), nibbles, rows, count, 256)?;
         let qh = self.bytes(location, blocks, q6_k::QH)?;
         let high_bits = self.bit_fields(&format!("{location}.qh"), qh, 2)?;
-        let four = self.bytes_like(&format!("{location}.four"), high_bits, 4)?;
-        let high_bits = self.shift_left(&format!("{location}.qh.shl"), high_bits, four)?;
-        let q = self.or(&format!("{location}.q6"), nibbles, high_bits)?;
-        let offset = self.bytes_like(&format!("{location}.offset"), q, 32)?;
-        let q = self.subtract(&format!("{location}.centered"), q, offset)?;
-        let q = self.float(&format!("{location}.q"), q)?;
         let scales = self.bytes(location, blocks, q6_k::SCALES)?;
         let scales = self.float(&format!("{location}.scales"), scales)?;
         let d = self.half_field(location, blocks, q6_k::D)?;
         let d = self.per_block(&format!("{location}.d"), d, 16)?;
-        let ds = self.multiply(&format!("{location}.ds"), d, scales)?;
-        let ds = self.spread(&format!("{location}.ds"), ds, 16)?;
-        self.multiply(&format!("{location}.scaled"), ds, q)
+        Ok(SixteenFields {
+            low: nibbles,
+            high: Some(high_bits),
+            centre: 32,
+            scales: self.multiply(&format!("{location}.ds"), d, scales)?,
+            minimums: None,
+        })
     }
 }
