@@ -263,8 +263,9 @@ impl ExactCase {
 
 /// How far irex's exact path (`prefill`: the blocks unpacked exactly in the
 /// module, f32 arithmetic) may part from transformers': f32 rounding and
-/// summation order over 30 layers (measured: see the test's message).
-const EXACT_LOGIT_DIFFERENCE: f32 = 2e-3;
+/// summation order over 30 layers (measured: 2.1e-4 over the whole
+/// vocabulary, `scripts/fixtures/compare_transformers.py`).
+const EXACT_LOGIT_DIFFERENCE: f32 = 1e-3;
 
 #[test]
 fn prefill_equals_transformers_on_the_same_gguf() {
