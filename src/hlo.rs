@@ -32,6 +32,8 @@ pub use error::HloError;
 pub use ops::dot::DotDimensions;
 pub use ops::indexing::Comparison;
 pub use ops::reduce::Reduction;
-pub use quant::contract::{ActivationBlocks, BlockActivation, CONTRACTED_FORMATS, nibble_order};
+pub use quant::contract::{
+    ActivationBlocks, BlockActivation, CONTRACTED_FORMATS, IntegerKernel, nibble_order,
+};
 pub use quant::ggml::PACKED_FORMATS;
 pub use quant::lower::lower_uniform_quantization;

@@ -1,4 +1,4 @@
-//! The integer contractions over packed ggml blocks (`--quant packed`'s
+//! The integer contractions over packed ggml blocks, in both kernels' forms (`--quant packed`'s
 //! fast form of `x · Wᵀ`), compiled and run by IREE, against two
 //! references built from the `gguf` package's dequantized values (the
 //! fixture `ggml_blocks.json`, `gguf.quants.dequantize`):
@@ -16,8 +16,8 @@ use common::hex;
 use irex::formats::irpa::write_archive;
 use irex::formats::npy::NpyArray;
 use irex::hlo::{
-    ActivationBlocks, CONTRACTED_FORMATS, ConstantMaterializationPolicy, ModuleBuilder, TensorType,
-    archive_entries, nibble_order,
+    ActivationBlocks, CONTRACTED_FORMATS, ConstantMaterializationPolicy, IntegerKernel,
+    ModuleBuilder, TensorType, archive_entries, nibble_order,
 };
 use irex::iree::tools::{RunRequest, run_module};
 use irex::iree::{CompileOptions, compile_module};
@@ -92,8 +92,10 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
         ConstantMaterializationPolicy::ExternalAlways,
         "model",
     );
-    let mut cases: Vec<(GgmlType, usize, Vec<f32>)> = Vec::new();
-    for kind in CONTRACTED_FORMATS {
+    let mut cases: Vec<(String, GgmlType, usize, Vec<f32>)> = Vec::new();
+    for (kind, kernel) in CONTRACTED_FORMATS.into_iter().flat_map(|kind| {
+        [IntegerKernel::Nibbles, IntegerKernel::Bytes].map(|kernel| (kind, kernel))
+    }) {
         let format = &fixture.formats[kind.name()];
         let blocks = hex(&format.blocks);
         let weights: Vec<f32> = hex(&format.values)
@@ -109,19 +111,20 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             ElementType::I8,
         );
         let input = TensorType::new(&[ROWS as u64, columns as u64], ElementType::F32);
-        let mut function = module.function(kind.name(), &[input]).unwrap();
+        let name = format!("{}_{kernel:?}", kind.name());
+        let mut function = module.function(&name, &[input]).unwrap();
         let x = function.argument(0);
         let packed = function
             .weight(&spec, &BufferHandle::owned(blocks))
             .unwrap();
         let quantized = function
-            .quantize_activation("x", x, ActivationBlocks::for_format(kind))
+            .quantize_activation("x", x, ActivationBlocks::for_format(kind, kernel))
             .unwrap();
         let y = function
-            .packed_linear(kind.name(), &quantized, packed, kind)
+            .packed_linear(kind.name(), &quantized, packed, kind, kernel)
             .unwrap();
         function.finish(&[y]).unwrap();
-        cases.push((kind, outputs, weights));
+        cases.push((name, kind, outputs, weights));
     }
     let converted = module.finish().unwrap();
     let folder = tempfile::tempdir().unwrap();
@@ -130,12 +133,12 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
     let vmfb = folder.path().join("contract.vmfb");
     compile_module(&session, &converted.module, &vmfb).unwrap();
     let parameters: Vec<(String, PathBuf)> = vec![("model".into(), archive)];
-    for (kind, outputs, weights) in cases {
+    for (name, kind, outputs, weights) in cases {
         let columns = columns(kind);
         let x = activation(columns);
         let got = run_module(&RunRequest {
             module: &vmfb,
-            function: kind.name(),
+            function: &name,
             inputs: &[NpyArray::from_f32(&[ROWS as u64, columns as u64], &x)],
             result_count: 1,
             parameters: &parameters,
@@ -144,7 +147,7 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
         .unwrap()[0]
             .to_f32()
             .unwrap();
-        assert_eq!(got.len(), ROWS * outputs, "{kind}");
+        assert_eq!(got.len(), ROWS * outputs, "{name}");
         let block = activation_block(kind);
         let same_math = product(&rounded_activation(&x, block), &weights, outputs, columns);
         let exact = product(
@@ -178,13 +181,13 @@ fn every_contracted_format_matches_the_gguf_dequantized_product_in_iree() {
             let against_same = (f64::from(value) - same_math[index]).abs();
             assert!(
                 against_same <= float_error,
-                "{kind} [{m}, {n}]: {value} vs same arithmetic {} (|diff| {against_same:e} > {float_error:e})",
+                "{name} [{m}, {n}]: {value} vs same arithmetic {} (|diff| {against_same:e} > {float_error:e})",
                 same_math[index]
             );
             let against_exact = (f64::from(value) - exact[index]).abs();
             assert!(
                 against_exact <= rounding + float_error,
-                "{kind} [{m}, {n}]: {value} vs exact {} (|diff| {against_exact:e} > {:e})",
+                "{name} [{m}, {n}]: {value} vs exact {} (|diff| {against_exact:e} > {:e})",
                 exact[index],
                 rounding + float_error
             );

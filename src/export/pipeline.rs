@@ -4,6 +4,7 @@
 //! write the manifest, read from the verified module; all into a staging
 //! folder that replaces the destination only when complete.
 
+use crate::hlo::IntegerKernel;
 use std::path::Path;
 
 use melior::Context;
@@ -83,6 +84,7 @@ impl ExportOptions {
             sequence_length: self.sequence_length.unwrap_or(defaults.sequence_length),
             quant: self.quant.unwrap_or(defaults.quant),
             generation_loop: self.generation_loop,
+            kernel: integer_kernel(&self.compile),
         })
     }
 }
@@ -195,6 +197,29 @@ fn record_artifacts(manifest: &Manifest, folder: &Path) -> crate::Result<Vec<Art
             })
         })
         .collect()
+}
+
+/// The integer kernel packed contractions are shaped for on `compile`'s
+/// target: IREE 3.13's i16 × u4 kernel (4 bits a weight resident) exists
+/// only for AVX-512 VNNI, so the host CPU gets it where it has that, and
+/// every other target (an AVX2 CPU, a named CPU, a GPU) the i8 × i8 form.
+fn integer_kernel(compile: &CompileOptions) -> IntegerKernel {
+    let host = matches!(compile.target_cpu.as_deref(), None | Some("host"));
+    if compile.target == "llvm-cpu" && host && host_has_avx512_vnni() {
+        IntegerKernel::Nibbles
+    } else {
+        IntegerKernel::Bytes
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn host_has_avx512_vnni() -> bool {
+    std::arch::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn host_has_avx512_vnni() -> bool {
+    false
 }
 
 /// The compile options for `model`'s graph: a GGUF graph with packed

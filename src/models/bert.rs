@@ -37,6 +37,7 @@ impl Model for BertModel {
             sequence_length: 128,
             quant: Default::default(),
             generation_loop: false,
+            kernel: crate::hlo::IntegerKernel::Bytes,
         }
     }
 

@@ -40,6 +40,7 @@ impl Model for LlamaModel {
             sequence_length: 64.min(self.config.context),
             quant: Default::default(),
             generation_loop: false,
+            kernel: crate::hlo::IntegerKernel::Bytes,
         }
     }
 

@@ -87,6 +87,9 @@ pub struct GraphOptions {
     pub quant: QuantMode,
     /// Also build `generate`: greedy generation in one call (causal LMs).
     pub generation_loop: bool,
+    /// The integer kernel packed contractions are shaped for (the export
+    /// picks it for its target).
+    pub kernel: crate::hlo::IntegerKernel,
 }
 
 /// A model irex can export: read from its source and checked, it builds its

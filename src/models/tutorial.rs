@@ -164,6 +164,7 @@ impl Model for Example {
             sequence_length: 1,
             quant: Default::default(),
             generation_loop: false,
+            kernel: crate::hlo::IntegerKernel::Bytes,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::formats::safetensors::Safetensors;
 use crate::formats::safetensors::compressed_tensors::affine_quantization;
 use crate::hlo::{
     ActivationBlocks, BlockActivation, CONTRACTED_FORMATS, DotDimensions, FunctionBuilder,
-    HloError, PACKED_FORMATS, ValueId,
+    HloError, IntegerKernel, PACKED_FORMATS, ValueId,
 };
 use crate::tensor::{BufferHandle, ElementType, GgmlType, TensorEncoding, TensorSpec};
 
@@ -170,6 +170,8 @@ pub struct GgufWeights<'a> {
     /// Activations quantized for integer contractions, by function and
     /// value: the projections reading one input (q/k/v, gate/up) share one.
     activations: RefCell<HashMap<(String, ValueId, ActivationBlocks), BlockActivation>>,
+    /// The integer kernel the contractions are shaped for.
+    kernel: IntegerKernel,
 }
 
 impl<'a> GgufWeights<'a> {
@@ -180,7 +182,15 @@ impl<'a> GgufWeights<'a> {
             mode,
             dequantized: RefCell::default(),
             activations: RefCell::default(),
+            kernel: IntegerKernel::Bytes,
         }
+    }
+
+    /// The same weights with contractions shaped for `kernel` (the default
+    /// is [`IntegerKernel::Bytes`], which every CPU runs fast).
+    pub fn with_kernel(mut self, kernel: IntegerKernel) -> Self {
+        self.kernel = kernel;
+        self
     }
 
     /// The element type weights dequantized at export are stored in.
@@ -277,8 +287,9 @@ impl<'a> GgufWeights<'a> {
             ElementType::I8,
         );
         let blocks = f.weight(&bytes, &tensor.buffer)?;
-        let activation = self.activation(f, prefix, x, ActivationBlocks::for_format(kind))?;
-        let product = f.packed_linear(prefix, &activation, blocks, kind)?;
+        let blocks_of_x = ActivationBlocks::for_format(kind, self.kernel);
+        let activation = self.activation(f, prefix, x, blocks_of_x)?;
+        let product = f.packed_linear(prefix, &activation, blocks, kind, self.kernel)?;
         let mut shape = f.type_of(x).shape.clone();
         *shape.last_mut().expect("x has a last dimension") = outputs;
         f.reshape(&format!("{prefix}.output"), product, &shape)

@@ -93,6 +93,17 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.elementwise("stablehlo.shift_right_logical", location, &[lhs, rhs])
     }
 
+    /// `stablehlo.shift_right_arithmetic`: elementwise `lhs >> rhs`,
+    /// sign-filling.
+    pub fn shift_right_arithmetic(
+        &mut self,
+        location: &str,
+        lhs: ValueId,
+        rhs: ValueId,
+    ) -> Result<ValueId, HloError> {
+        self.elementwise("stablehlo.shift_right_arithmetic", location, &[lhs, rhs])
+    }
+
     /// `stablehlo.negate`: elementwise negation.
     pub fn negate(&mut self, location: &str, operand: ValueId) -> Result<ValueId, HloError> {
         self.elementwise("stablehlo.negate", location, &[operand])

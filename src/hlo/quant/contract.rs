@@ -57,13 +57,31 @@ pub const CONTRACTED_FORMATS: [GgmlType; 10] = [
 /// Elements per block of the formats with blocks of 32.
 const BLOCK: u64 = 32;
 
+/// The integer kernel a contraction is shaped for: IREE 3.13 has a fast
+/// i16 × u4 kernel only on CPUs with AVX-512 VNNI; its i8 × i8 kernels
+/// run everywhere (measured on one 1536×576 matvec, AVX2 only: i16×i4
+/// 0.61 ms, i8×i8 0.083 ms, f32 0.17 ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IntegerKernel {
+    /// The weight's quants read as `i4` planes (4 bits a weight resident),
+    /// `extsi i16 × extui i4`.
+    Nibbles,
+    /// The weight's quants widened once at load to one `i8` per weight,
+    /// the i16 activation split into two i8 rows (`x = 256·hi + lo + 128`
+    /// with `lo` re-centred), `extsi i8 × extsi i8`: the same arithmetic.
+    Bytes,
+}
+
 /// How an activation is cut into blocks, each quantized with its own
 /// scale: the blocks of the weight it meets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActivationBlocks {
     /// Blocks of 32 in nibble order ([`nibble_order`]): Q4_0, Q4_1, Q5_0,
-    /// Q5_1, Q8_0, Q4_K, Q5_K.
+    /// Q5_1, Q8_0, Q4_K, Q5_K under [`IntegerKernel::Nibbles`].
     Nibbles32,
+    /// Blocks of 32 in element order: the same formats under
+    /// [`IntegerKernel::Bytes`].
+    Linear32,
     /// Blocks of 16 in element order: Q2_K, Q3_K and Q6_K, whose scales
     /// are per 16 elements (their quants are re-packed to match at load).
     Linear16,
@@ -71,20 +89,29 @@ pub enum ActivationBlocks {
 
 impl ActivationBlocks {
     /// The blocks an activation meeting a `kind` weight is quantized in.
-    pub fn for_format(kind: GgmlType) -> Self {
-        match kind {
-            GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => Self::Linear16,
-            _ => Self::Nibbles32,
+    pub fn for_format(kind: GgmlType, kernel: IntegerKernel) -> Self {
+        match (kind, kernel) {
+            (GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K, _) => Self::Linear16,
+            (_, IntegerKernel::Nibbles) => Self::Nibbles32,
+            (_, IntegerKernel::Bytes) => Self::Linear32,
         }
     }
 
     /// Elements per block.
     pub fn elements(self) -> u64 {
         match self {
-            Self::Nibbles32 => BLOCK,
+            Self::Nibbles32 | Self::Linear32 => BLOCK,
             Self::Linear16 => 16,
         }
     }
+}
+
+/// A weight's quants as one i8 per element (`[N, G, B]`, blocks of `B` in
+/// element order) with their block scale and offset: `w = d·q + c`.
+struct BytePlane {
+    quants: ValueId,
+    d: ValueId,
+    offset: ValueId,
 }
 
 /// The largest i16 magnitude an activation is scaled to.
@@ -148,7 +175,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
         let layout = blocks;
         let blocks = columns / block;
         let ordered = match layout {
-            ActivationBlocks::Linear16 => {
+            ActivationBlocks::Linear16 | ActivationBlocks::Linear32 => {
                 self.reshape(&format!("{location}.blocks"), x, &[rows, blocks, block])?
             }
             ActivationBlocks::Nibbles32 => {
@@ -198,29 +225,34 @@ impl<'c> FunctionBuilder<'_, 'c> {
         })
     }
 
-    /// `x · Wᵀ` for `x` quantized by [`Self::quantize_activation`] and `W`
-    /// a weight's blocks `[N, K/32, block bytes]` i8 in one of
-    /// [`CONTRACTED_FORMATS`]: `[rows, N]` f32.
+    /// `x · Wᵀ` for `x` quantized by [`Self::quantize_activation`] (in the
+    /// blocks [`ActivationBlocks::for_format`] gives) and `W` a weight's
+    /// blocks `[N, K/32, block bytes]` i8 in one of [`CONTRACTED_FORMATS`],
+    /// contracted for `kernel`: `[rows, N]` f32.
     pub fn packed_linear(
         &mut self,
         location: &str,
         x: &BlockActivation,
         blocks: ValueId,
         kind: GgmlType,
+        kernel: IntegerKernel,
     ) -> Result<ValueId, HloError> {
         let shape = self.type_of(blocks).shape.clone();
         let [outputs, groups, _] = shape[..] else {
             return Err(self.contract_error(location, format!("blocks {shape:?} are not 3-D")));
         };
-        if x.blocks != ActivationBlocks::for_format(kind) {
+        let wanted = ActivationBlocks::for_format(kind, kernel);
+        if x.blocks != wanted {
             return Err(self.contract_error(
                 location,
                 format!(
-                    "{kind} needs an activation in {:?} blocks, not {:?}",
-                    ActivationBlocks::for_format(kind),
+                    "{kind} needs an activation in {wanted:?} blocks, not {:?}",
                     x.blocks
                 ),
             ));
+        }
+        if kernel == IntegerKernel::Bytes {
+            return self.byte_linear(location, x, blocks, kind);
         }
         match kind {
             GgmlType::Q4_K | GgmlType::Q5_K => {
@@ -478,6 +510,166 @@ impl<'c> FunctionBuilder<'_, 'c> {
         self.block_epilogue(location, products, &doubled, [scale, offset], shape)
     }
 
+    /// `x · Wᵀ` for [`IntegerKernel::Bytes`]: the weight's quants as one
+    /// i8 per element (widened once at load), the i16 activation split into
+    /// two i8 rows contracted in one `linalg.generic`, recombined exactly
+    /// in i32: `xq = 256·hi + lo + 128` with `hi = xq >> 8`,
+    /// `lo = (xq & 255) - 128`, so `Σ xq·q = 256·Σ hi·q + Σ lo·q + 128·Σ q`
+    /// (`Σ q` per block computed at load).
+    fn byte_linear(
+        &mut self,
+        location: &str,
+        x: &BlockActivation,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<ValueId, HloError> {
+        let plane = self.byte_plane(location, blocks, kind)?;
+        let [outputs, groups, _] = self.type_of(plane.quants).shape[..] else {
+            unreachable!("byte planes are [N, G, B]");
+        };
+        let rows = self.type_of(x.values).shape[0];
+        let halves = self.split_activation(location, x.values)?;
+        let both = self.block_dot(location, halves, plane.quants)?;
+        let high = self.slice(
+            &format!("{location}.high_rows"),
+            both,
+            &[0, 0, 0],
+            &[rows, outputs, groups],
+        )?;
+        let low = self.slice(
+            &format!("{location}.low_rows"),
+            both,
+            &[rows, 0, 0],
+            &[2 * rows, outputs, groups],
+        )?;
+        let wide = self.convert(&format!("{location}.q.i32"), plane.quants, ElementType::I32)?;
+        let quant_sums = self.reduce(&format!("{location}.q_sums"), wide, &[2], Reduction::Sum)?;
+        let shape = [rows, outputs, groups];
+        let quant_sums = self.broadcast_in_dim(
+            &format!("{location}.q_sums.rows"),
+            quant_sums,
+            &shape,
+            &[1, 2],
+        )?;
+        let times = |f: &mut Self, name: &str, value: ValueId, factor: f64| {
+            let factor = f.splat_constant(
+                &format!("{location}.{name}"),
+                ElementType::I32,
+                &shape,
+                factor,
+            )?;
+            f.multiply(&format!("{location}.{name}.times"), value, factor)
+        };
+        let high = times(self, "times256", high, 256.0)?;
+        let centre = times(self, "times128", quant_sums, 128.0)?;
+        let partial = self.add(&format!("{location}.recombined_low"), high, low)?;
+        let products = self.add(&format!("{location}.recombined"), partial, centre)?;
+        self.block_epilogue(location, products, x, [plane.d, plane.offset], shape)
+    }
+
+    /// `[rows, G, B]` i16 as `[2·rows, G, B]` i8: the rows of `xq >> 8`,
+    /// then those of `(xq & 255) - 128`.
+    fn split_activation(&mut self, location: &str, values: ValueId) -> Result<ValueId, HloError> {
+        let shape = self.type_of(values).shape.clone();
+        let constant = |f: &mut Self, name: &str, value: f64| {
+            f.splat_constant(
+                &format!("{location}.{name}"),
+                ElementType::I16,
+                &shape,
+                value,
+            )
+        };
+        let eight = constant(self, "eight", 8.0)?;
+        let high = self.shift_right_arithmetic(&format!("{location}.x_high"), values, eight)?;
+        let mask = constant(self, "low_mask", 255.0)?;
+        let low = self.and(&format!("{location}.x_low"), values, mask)?;
+        let centre = constant(self, "low_centre", 128.0)?;
+        let low = self.subtract(&format!("{location}.x_low_centred"), low, centre)?;
+        let high = self.convert(&format!("{location}.x_high.i8"), high, ElementType::I8)?;
+        let low = self.convert(&format!("{location}.x_low.i8"), low, ElementType::I8)?;
+        self.concatenate(&format!("{location}.x_bytes"), &[high, low], 0)
+    }
+
+    /// A weight's quants as one i8 per element in element order, blocks of
+    /// 32 (16 for Q2_K, Q3_K, Q6_K), with their scales and offsets. Built
+    /// from the parameter alone, so IREE computes it once at load.
+    fn byte_plane(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<BytePlane, HloError> {
+        let shape = self.type_of(blocks).shape.clone();
+        let (outputs, count) = (shape[0], shape[1]);
+        let widen = |f: &mut Self, low: ValueId, high: Option<ValueId>| match high {
+            Some(high) => {
+                let four = f.bytes_like(&format!("{location}.four"), high, 4)?;
+                let high = f.shift_left(&format!("{location}.high.shl"), high, four)?;
+                f.or(&format!("{location}.quants"), low, high)
+            }
+            None => Ok(low),
+        };
+        let (quants, d, offset, block) = match kind {
+            GgmlType::Q8_0 => {
+                let quants = self.bytes(location, blocks, q8_0::QS)?;
+                let d = self.half_field(location, blocks, q8_0::D)?;
+                let zero =
+                    self.f32_splat(&format!("{location}.no_offset"), &[outputs, count], 0.0)?;
+                (quants, d, zero, BLOCK)
+            }
+            GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 => {
+                let fields = self.q4_q5_fields(location, blocks, kind)?;
+                let quants = widen(self, fields.quants, fields.fifth_bits)?;
+                let centre = if fields.fifth_bits.is_some() {
+                    16.0
+                } else {
+                    8.0
+                };
+                let offset = match fields.minimum {
+                    Some(m) => m,
+                    None => self.scaled_by(location, fields.d, -centre, [outputs, count])?,
+                };
+                (quants, fields.d, offset, BLOCK)
+            }
+            GgmlType::Q4_K | GgmlType::Q5_K => {
+                let fields = self.k_quant_fields(location, blocks, kind)?;
+                let quants = widen(self, fields.nibbles, fields.fifth_bits)?;
+                let groups = [outputs, count * 8];
+                let d = self.reshape(&format!("{location}.d_sc"), fields.scales, &groups)?;
+                let minimum =
+                    self.reshape(&format!("{location}.dmin_m"), fields.minimums, &groups)?;
+                let offset = self.scaled_by(location, minimum, -1.0, groups)?;
+                (quants, d, offset, BLOCK)
+            }
+            GgmlType::Q2_K | GgmlType::Q3_K | GgmlType::Q6_K => {
+                let fields = self.sixteen_fields(location, blocks, kind)?;
+                let quants = widen(self, fields.low, fields.high)?;
+                let groups = [outputs, count * 16];
+                let d = self.reshape(&format!("{location}.d_sc"), fields.scales, &groups)?;
+                let mut offset = self.scaled_by(location, d, -(fields.centre as f64), groups)?;
+                if let Some(minimum) = fields.minimums {
+                    let minimum = self.reshape(&format!("{location}.dmin_m"), minimum, &groups)?;
+                    offset = self.subtract(&format!("{location}.offset"), offset, minimum)?;
+                }
+                (quants, d, offset, 16)
+            }
+            other => {
+                return Err(self.contract_error(
+                    location,
+                    format!("{other} has no integer contraction (formats: {CONTRACTED_FORMATS:?})"),
+                ));
+            }
+        };
+        let elements = self.type_of(quants).shape.iter().product::<u64>();
+        let groups = elements / outputs / block;
+        let quants = self.reshape(
+            &format!("{location}.byte_blocks"),
+            quants,
+            &[outputs, groups, block],
+        )?;
+        Ok(BytePlane { quants, d, offset })
+    }
+
     /// `value · factor`, `value` of `shape` f32.
     fn scaled_by(
         &mut self,
@@ -628,7 +820,9 @@ impl<'c> FunctionBuilder<'_, 'c> {
              #linalg.iterator_type<parallel>, #linalg.iterator_type<reduction>]",
         )?;
         let segments = DenseI32ArrayAttribute::new(context, &[2, 1]).into();
-        let region = self.block_dot_body(location)?;
+        let element = |f: &Self, value: ValueId| f.type_of(value).element;
+        let kinds = [element(self, activation), element(self, quants)];
+        let region = self.block_dot_body(location, kinds)?;
         let operation = {
             let operands: Vec<Value<'c, '_>> = [activation, quants, init]
                 .iter()
@@ -649,14 +843,34 @@ impl<'c> FunctionBuilder<'_, 'c> {
         Ok(self.push(operation, result_type))
     }
 
-    /// `^bb0(%a: i16, %b: i4, %acc: i32): yield %acc + extsi(%a) · extui(%b)`.
-    fn block_dot_body(&self, location: &str) -> Result<Region<'c>, HloError> {
+    /// `^bb0(%a: i16, %b: i4, %acc: i32): yield %acc + extsi(%a) · extui(%b)`
+    /// (i4 quants are unsigned nibbles), or with `%a: i8, %b: i8` and
+    /// `extsi(%b)` (byte quants).
+    fn block_dot_body(
+        &self,
+        location: &str,
+        [activation, quants]: [ElementType; 2],
+    ) -> Result<Region<'c>, HloError> {
         let context = self.context();
         let loc = self.location(location);
         let integer =
             |bits| -> Type<'c> { melior::ir::r#type::IntegerType::new(context, bits).into() };
-        let (i16, i4, i32) = (integer(16), integer(4), integer(32));
-        let block = Block::new(&[(i16, loc), (i4, loc), (i32, loc)]);
+        let bits = |element: ElementType| match element {
+            ElementType::I4 => 4,
+            ElementType::I8 => 8,
+            _ => 16,
+        };
+        let (a_type, b_type, i32) = (
+            integer(bits(activation)),
+            integer(bits(quants)),
+            integer(32),
+        );
+        let b_extension = if quants == ElementType::I4 {
+            "arith.extui"
+        } else {
+            "arith.extsi"
+        };
+        let block = Block::new(&[(a_type, loc), (b_type, loc), (i32, loc)]);
         let argument = |index| -> Value<'c, '_> { block.argument(index).expect("three").into() };
         let (a, b, acc) = (argument(0), argument(1), argument(2));
         let op = |name: &str, operands: &[Value<'c, '_>], result: Option<Type<'c>>| {
@@ -669,7 +883,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
                 .map_err(|_| HloError::build("linalg.generic body", location))
         };
         let wide_a = block.append_operation(op("arith.extsi", &[a], Some(i32))?);
-        let wide_b = block.append_operation(op("arith.extui", &[b], Some(i32))?);
+        let wide_b = block.append_operation(op(b_extension, &[b], Some(i32))?);
         let product = block.append_operation(op(
             "arith.muli",
             &[

@@ -39,6 +39,15 @@ pub(super) struct KQuantFields {
     pub(super) minimums: ValueId,
 }
 
+/// A Q4_0/Q4_1/Q5_0/Q5_1 weight's parts: `[rows, blocks, 32]` i8 nibbles
+/// (and fifth bits) in element order, `[rows, blocks]` f32 `d` (and `m`).
+pub(super) struct Q4Q5Fields {
+    pub(super) quants: ValueId,
+    pub(super) fifth_bits: Option<ValueId>,
+    pub(super) d: ValueId,
+    pub(super) minimum: Option<ValueId>,
+}
+
 /// A `Q2_K`/`Q3_K`/`Q6_K` weight's parts: `[rows, blocks, 256]` i8 quants
 /// in element order (`low`, and Q6_K's two high bits), `[rows, blocks, 16]`
 /// f32 scales (and Q2_K's minimums) of its blocks of 16:
@@ -266,19 +275,51 @@ impl FunctionBuilder<'_, '_> {
         blocks: ValueId,
         kind: GgmlType,
     ) -> Result<ValueId, HloError> {
+        let fields = self.q4_q5_fields(location, blocks, kind)?;
+        let mut q = fields.quants;
+        if let Some(high) = fields.fifth_bits {
+            let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
+            let shifted = self.shift_left(&format!("{location}.qh.shl"), high, four)?;
+            q = self.or(&format!("{location}.q5"), q, shifted)?;
+        }
+        if fields.minimum.is_none() {
+            let centre = if fields.fifth_bits.is_some() { 16 } else { 8 };
+            let offset = self.bytes_like(&format!("{location}.offset"), q, centre)?;
+            q = self.subtract(&format!("{location}.centered"), q, offset)?;
+        }
+        let q = self.float(&format!("{location}.q"), q)?;
+        let d = self.per_block(&format!("{location}.d"), fields.d, 32)?;
+        let scaled = self.multiply(&format!("{location}.scaled"), d, q)?;
+        match fields.minimum {
+            Some(m) => {
+                let m = self.per_block(&format!("{location}.m"), m, 32)?;
+                self.add(&format!("{location}.shifted"), scaled, m)
+            }
+            None => Ok(scaled),
+        }
+    }
+
+    /// The parts of a Q4_0/Q4_1/Q5_0/Q5_1 weight: `w = d·(q - centre) [+ m]`
+    /// with `q = nibble + 16·fifth bit` and the centre 8 (Q4_0) or 16 (Q5_0)
+    /// where there is no minimum.
+    pub(super) fn q4_q5_fields(
+        &mut self,
+        location: &str,
+        blocks: ValueId,
+        kind: GgmlType,
+    ) -> Result<Q4Q5Fields, HloError> {
         let (d, m, qh, qs) = match kind {
             GgmlType::Q4_0 => (q4_0::D, None, None, q4_0::QS),
             GgmlType::Q4_1 => (q4_1::D, Some(q4_1::M), None, q4_1::QS),
             GgmlType::Q5_0 => (q5_0::D, None, Some(q5_0::QH), q5_0::QS),
             _ => (q5_1::D, Some(q5_1::M), Some(q5_1::QH), q5_1::QS),
         };
-        let (has_min, five_bit) = (m.is_some(), qh.is_some());
         let d = self.half_field(location, blocks, d)?;
-        let m = match m {
+        let minimum = match m {
             Some(at) => Some(self.half_field(location, blocks, at)?),
             None => None,
         };
-        let high = match qh {
+        let fifth_bits = match qh {
             Some(range) => {
                 let bytes = self.bytes(location, blocks, range)?;
                 Some(self.bit_per_element(&format!("{location}.qh"), bytes, 32)?)
@@ -286,30 +327,12 @@ impl FunctionBuilder<'_, '_> {
             None => None,
         };
         let qs = self.bytes(location, blocks, qs)?;
-        let mut q = self.nibbles_32(&format!("{location}.qs"), qs)?;
-        if let Some(high) = high {
-            let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
-            let shifted = self.shift_left(&format!("{location}.qh.shl"), high, four)?;
-            q = self.or(&format!("{location}.q5"), q, shifted)?;
-        }
-        if !has_min {
-            let offset = self.bytes_like(
-                &format!("{location}.offset"),
-                q,
-                if five_bit { 16 } else { 8 },
-            )?;
-            q = self.subtract(&format!("{location}.centered"), q, offset)?;
-        }
-        let q = self.float(&format!("{location}.q"), q)?;
-        let d = self.per_block(&format!("{location}.d"), d, 32)?;
-        let scaled = self.multiply(&format!("{location}.scaled"), d, q)?;
-        match m {
-            Some(m) => {
-                let m = self.per_block(&format!("{location}.m"), m, 32)?;
-                self.add(&format!("{location}.shifted"), scaled, m)
-            }
-            None => Ok(scaled),
-        }
+        Ok(Q4Q5Fields {
+            quants: self.nibbles_32(&format!("{location}.qs"), qs)?,
+            fifth_bits,
+            d,
+            minimum,
+        })
     }
 
     /// The eight 6-bit scales and mins of a `Q4_K`/`Q5_K` block's 12 scale

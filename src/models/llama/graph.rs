@@ -48,7 +48,7 @@ pub fn build_functions(
             ),
         ));
     }
-    let weights = GgufWeights::new(&model.gguf, mode);
+    let weights = GgufWeights::new(&model.gguf, mode).with_kernel(options.kernel);
     let exact =
         (mode == QuantMode::Packed).then(|| GgufWeights::new(&model.gguf, QuantMode::PackedExact));
     build_prefill(module, model, exact.as_ref().unwrap_or(&weights), sequence)?;
