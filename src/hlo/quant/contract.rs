@@ -611,7 +611,7 @@ impl<'c> FunctionBuilder<'_, 'c> {
         };
         let (quants, d, offset, block) = match kind {
             GgmlType::Q8_0 => {
-                let quants = self.bytes(location, blocks, q8_0::QS)?;
+                let quants = self.q8_0_bytes(location, blocks)?;
                 let d = self.half_field(location, blocks, q8_0::D)?;
                 let zero =
                     self.f32_splat(&format!("{location}.no_offset"), &[outputs, count], 0.0)?;
@@ -697,6 +697,24 @@ impl<'c> FunctionBuilder<'_, 'c> {
             self.pack_nibbles(&format!("{location}.low"), low)?,
             self.pack_nibbles(&format!("{location}.high"), high)?,
         ])
+    }
+
+    /// Q8_0's quants, computed from the blocks rather than sliced: IREE
+    /// fuses a bare slice of the parameter into the contraction's
+    /// dispatch (which then cannot be data-tiled and fails to compile for
+    /// SmolLM2's 49152-row table, "exceeded stack allocation limit"); an
+    /// elementwise tree it hoists, tiled once at load. The nibbles of
+    /// `u = q + 128` recombined, `q = (low | high << 4) - 128` (in i8).
+    fn q8_0_bytes(&mut self, location: &str, blocks: ValueId) -> Result<ValueId, HloError> {
+        let quants = self.bytes(location, blocks, q8_0::QS)?;
+        let flip = self.bytes_like(&format!("{location}.flip"), quants, -128)?;
+        let unsigned = self.add(&format!("{location}.unsigned"), quants, flip)?;
+        let low = self.bits(&format!("{location}.low"), unsigned, 0, 15)?;
+        let high = self.bits(&format!("{location}.high"), unsigned, 4, 15)?;
+        let four = self.bytes_like(&format!("{location}.four"), high, 4)?;
+        let high = self.shift_left(&format!("{location}.high.shl"), high, four)?;
+        let joined = self.or(&format!("{location}.joined"), low, high)?;
+        self.add(&format!("{location}.signed"), joined, flip)
     }
 
     /// Nibbles `[.., 32]` (one per byte) packed two to a byte as ggml's Q4
