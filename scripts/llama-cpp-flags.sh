@@ -17,3 +17,7 @@ llama_cpp_flags() {
   echo "$flags"
 }
 export CMAKE_ARGS="${CMAKE_ARGS:-$(llama_cpp_flags)}"
+# pip's wheel cache keys a source build by its version, not by CMAKE_ARGS:
+# a wheel built elsewhere with other extensions (seen: an AVX-512 build
+# from an earlier machine, SIGILL in ggml_cpu_init) would be reused.
+export PIP_NO_CACHE_DIR=1

@@ -70,6 +70,20 @@ fn argmax(row: &[f32]) -> u32 {
         .0 as u32
 }
 
+/// The manifest names the kernel the contractions were shaped for: the
+/// 4-bit one only where this host has AVX-512 VNNI (IREE 3.13's i16 × u4
+/// kernel), the i8 one everywhere else.
+#[test]
+fn manifest_records_the_integer_kernel_for_this_host() {
+    let manifest = irex::formats::manifest::Manifest::read(exported()).unwrap();
+    #[cfg(target_arch = "x86_64")]
+    let vnni = std::arch::is_x86_feature_detected!("avx512vnni");
+    #[cfg(not(target_arch = "x86_64"))]
+    let vnni = false;
+    let expected = if vnni { "nibbles" } else { "bytes" };
+    assert_eq!(manifest.integer_kernel.as_deref(), Some(expected));
+}
+
 #[test]
 fn logits_match_llama_cpp() {
     let fixture = fixture();

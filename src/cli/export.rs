@@ -13,7 +13,9 @@ use irex::export::{
 };
 use irex::formats::irpa::write_archive;
 use irex::formats::manifest::Manifest;
-use irex::hlo::{ConstantMaterializationPolicy, PrintOptions, archive_entries, print_module_bytes};
+use irex::hlo::{
+    ConstantMaterializationPolicy, IntegerKernel, PrintOptions, archive_entries, print_module_bytes,
+};
 use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::QuantMode;
@@ -52,12 +54,18 @@ pub struct ExportArgs {
     /// of a causal LM). Default: 128 for BERT, 64 for llama.
     #[arg(long, visible_alias = "max-seq-len")]
     seq_len: Option<u64>,
-    /// Block-quantized GGUF weights: packed (verbatim blocks; Q8_0/Q4_x/Q5_x/Q4_K/Q5_K
-    /// contracted as integers in decode, the rest unpacked in the module;
-    /// the default), packed-exact (verbatim blocks, all unpacked), dequant
-    /// (f32 at export) or dequant-f16.
+    /// Block-quantized GGUF weights: packed (verbatim blocks, contracted as
+    /// integers in decode, unpacked exactly in prefill; the default),
+    /// packed-exact (verbatim blocks, all unpacked), dequant (f32 at export)
+    /// or dequant-f16.
     #[arg(long)]
     quant: Option<QuantMode>,
+    /// The integer kernel of `--quant packed`: nibbles (weights resident at
+    /// 4 bits; fast where IREE has its i16 × u4 kernel, AVX-512 VNNI) or
+    /// bytes (one i8 per weight resident, IREE's i8 kernels). Default:
+    /// nibbles on an AVX-512 VNNI host, bytes elsewhere.
+    #[arg(long)]
+    int_kernel: Option<IntegerKernel>,
     /// Also build `generate`, greedy generation inside the module in one call
     /// (GGUF llama; `irex generate` then uses it). Doubles the compile time.
     #[arg(long)]
@@ -142,6 +150,7 @@ fn export_options(args: &ExportArgs) -> ExportOptions {
         sequence_length: args.seq_len,
         quant: args.quant,
         generation_loop: args.generation_loop,
+        kernel: args.int_kernel,
         compile: CompileOptions {
             target: args.target.clone(),
             target_cpu: args.target_cpu.clone(),

@@ -40,6 +40,9 @@ pub struct ExportOptions {
     pub quant: Option<QuantMode>,
     /// Also build an in-module generation loop (`generate`).
     pub generation_loop: bool,
+    /// The integer kernel of packed contractions (default: chosen for the
+    /// target, see [`integer_kernel`]).
+    pub kernel: Option<IntegerKernel>,
     /// Target and compiler flags.
     pub compile: CompileOptions,
     /// Which files to write.
@@ -55,6 +58,7 @@ impl Default for ExportOptions {
             sequence_length: None,
             quant: None,
             generation_loop: false,
+            kernel: None,
             compile: CompileOptions::default(),
             selection: ArtifactSelection::default(),
         }
@@ -84,7 +88,7 @@ impl ExportOptions {
             sequence_length: self.sequence_length.unwrap_or(defaults.sequence_length),
             quant: self.quant.unwrap_or(defaults.quant),
             generation_loop: self.generation_loop,
-            kernel: integer_kernel(&self.compile),
+            kernel: self.kernel.unwrap_or_else(|| integer_kernel(&self.compile)),
         })
     }
 }
@@ -167,6 +171,7 @@ pub fn export_folder(
         device: compile.runtime_device().into(),
         batch: graph.batch,
         sequence_length: graph.sequence_length,
+        integer_kernel: contracts_packed(model, &graph).then(|| graph.kernel.name().into()),
         tokenizer: tokenizer.map(|_| TOKENIZER_FILE_NAME.into()),
         end_token: model.end_token(),
         start_token: model.start_token(),
@@ -222,6 +227,11 @@ fn host_has_avx512_vnni() -> bool {
     false
 }
 
+/// Whether `model`'s graph contracts packed blocks as integers.
+fn contracts_packed(model: &dyn Model, graph: &GraphOptions) -> bool {
+    model.takes(GraphOption::Quant) && graph.quant == QuantMode::Packed
+}
+
 /// The compile options for `model`'s graph: a GGUF graph with packed
 /// weights takes the dispatch-creation data-tiling path, which keeps its
 /// integer contractions at 4 bits; every other graph the global one.
@@ -231,7 +241,7 @@ fn compile_options(
     asked: &CompileOptions,
 ) -> CompileOptions {
     let mut compile = asked.clone();
-    if model.takes(GraphOption::Quant) && graph.quant == QuantMode::Packed {
+    if contracts_packed(model, graph) {
         compile.data_tiling = DataTiling::DispatchCreation;
     }
     compile

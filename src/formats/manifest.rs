@@ -71,6 +71,11 @@ pub struct Manifest {
     pub batch: u64,
     /// Fixed sequence length of the functions.
     pub sequence_length: u64,
+    /// The integer kernel packed contractions were shaped for (`nibbles`:
+    /// 4-bit planes resident; `bytes`: one i8 per weight), where the module
+    /// has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer_kernel: Option<String>,
     /// The tokenizer, copied into the folder, relative to it.
     pub tokenizer: Option<String>,
     /// The token that ends a generation, from the model's metadata.

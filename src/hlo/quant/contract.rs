@@ -72,6 +72,30 @@ pub enum IntegerKernel {
     Bytes,
 }
 
+impl IntegerKernel {
+    /// The name `--int-kernel` takes and the manifest records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Nibbles => "nibbles",
+            Self::Bytes => "bytes",
+        }
+    }
+}
+
+impl std::str::FromStr for IntegerKernel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "nibbles" => Ok(Self::Nibbles),
+            "bytes" => Ok(Self::Bytes),
+            other => Err(format!(
+                "unknown integer kernel `{other}`: use nibbles or bytes"
+            )),
+        }
+    }
+}
+
 /// How an activation is cut into blocks, each quantized with its own
 /// scale: the blocks of the weight it meets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -936,7 +960,19 @@ impl<'c> FunctionBuilder<'_, 'c> {
 
 #[cfg(test)]
 mod tests {
-    use super::nibble_order;
+    use super::{IntegerKernel, nibble_order};
+
+    #[test]
+    fn kernel_names_parse_back() {
+        for kernel in [IntegerKernel::Nibbles, IntegerKernel::Bytes] {
+            assert_eq!(kernel.name().parse::<IntegerKernel>(), Ok(kernel));
+        }
+        let error = "i4".parse::<IntegerKernel>().unwrap_err();
+        assert!(
+            error.contains("`i4`") && error.contains("nibbles or bytes"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn nibble_order_interleaves_the_halves() {
