@@ -50,10 +50,15 @@ enum Command {
 }
 
 /// Parses the command line and runs the subcommand; errors go to stderr as
-/// one line. A reader that closed stdout early (`irex print | head`) ends
+/// one line. SIGINT, SIGTERM and SIGHUP remove the temporary files of the
+/// outputs being written before the process ends. A reader that closed stdout early (`irex print | head`) ends
 /// the command quietly and successfully, as it does for `cat`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = irex::output::remove_temporaries_on_signals() {
+        eprintln!("irex: cannot watch for signals: {error}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Export(args) => export::run(args),
         Command::Embed(args) => embed::run(args),

@@ -580,3 +580,77 @@ fn print_into_a_closed_pipe_exits_0() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// Waits up to 60 s for `condition`, polling.
+fn eventually(condition: impl Fn() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    false
+}
+
+/// The names in `folder` that irex writes while an output is unfinished.
+fn unfinished(folder: &Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".irex-") && !name.ends_with(".irex-lock"))
+        .collect()
+}
+
+#[test]
+fn a_signal_during_an_export_removes_what_it_was_writing() {
+    use std::os::unix::process::ExitStatusExt;
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("out");
+    let gguf = common::smollm2_gguf();
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut export = Command::new(IREX)
+            .args(export_without_compiling(&gguf, &out))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let writing = eventually(|| !unfinished(folder.path()).is_empty());
+        assert!(writing, "the export never began writing");
+        // SAFETY: kill on the pid of a child this test spawned and has not reaped.
+        assert_eq!(unsafe { libc::kill(export.id() as i32, signal) }, 0);
+        let status = export.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(signal),
+            "ended by the signal: {status}"
+        );
+        assert_eq!(unfinished(folder.path()), Vec::<String>::new());
+        assert!(
+            !out.exists(),
+            "no output from an export that did not finish"
+        );
+    }
+}
+
+#[test]
+fn output_onto_a_symlink_writes_its_target_and_onto_a_folder_is_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    let target = folder.path().join("target.irpa");
+    std::fs::write(&target, b"old").unwrap();
+    let link = folder.path().join("link.irpa");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let gguf = tiny_gguf();
+    succeeds(&["pack", path(&gguf), "-o", path(&link)]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(&std::fs::read(&target).unwrap()[..4], b"IRPA");
+    let line = refused(
+        &["pack", path(&gguf), "-o", path(folder.path())],
+        "is a folder",
+    );
+    assert!(line.contains("irex replaces only regular files"), "{line}");
+}

@@ -3,13 +3,20 @@
 //! only when complete, so a reader (or a crash) never sees a folder that
 //! mixes two exports. An advisory lock refuses a second export into the
 //! same folder while one runs, and the staging folders a killed export left
-//! are removed by the next export into that folder.
+//! are removed by the next export into that folder (a signal removes its
+//! own: the staging folder is an [`crate::output::Temporary`]).
+//!
+//! The replacement is one `renameat2(RENAME_EXCHANGE)`: the destination
+//! holds the earlier export until the instant it holds the new one. Where
+//! the file system cannot exchange, the earlier export moves aside first
+//! and the next export puts it back if this one died in between.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::formats::manifest::MANIFEST_FILE_NAME;
+use crate::output::Temporary;
 
 /// A staging folder for an export into `out`, holding the lock on `out`.
 pub(super) struct Staging {
@@ -18,6 +25,7 @@ pub(super) struct Staging {
     name: String,
     staging: PathBuf,
     _lock: File,
+    _registered: Temporary,
     committed: bool,
 }
 
@@ -55,15 +63,18 @@ impl Staging {
             format!(".{name}.irex-staging-"),
             format!(".{name}.irex-old-"),
         ];
+        restore_moved_aside(out, &parent, &stale[1])?;
         remove_leftovers(&parent, &stale)?;
         let staging = parent.join(format!(".{name}.irex-staging-{}", std::process::id()));
         fs::create_dir(&staging).map_err(|e| io_error("creating", &staging, e))?;
+        let registered = Temporary::register(&staging);
         Ok(Self {
             out: out.to_path_buf(),
             parent,
             name,
             staging,
             _lock: lock,
+            _registered: registered,
             committed: false,
         })
     }
@@ -73,26 +84,80 @@ impl Staging {
         &self.staging
     }
 
-    /// Puts the staging folder in place of `out` (the earlier export, if
-    /// any, moves aside first and is then removed).
+    /// Puts the staging folder in place of `out`: exchanged with the
+    /// earlier export in one step where the file system can, the earlier
+    /// export then removed.
     pub(super) fn commit(mut self) -> crate::Result<()> {
-        if self.out.exists() {
-            let old = self
-                .parent
-                .join(format!(".{}.irex-old-{}", self.name, std::process::id()));
-            fs::rename(&self.out, &old).map_err(|e| io_error("moving aside", &self.out, e))?;
+        if !self.out.exists() {
             fs::rename(&self.staging, &self.out)
                 .map_err(|e| io_error("renaming", &self.staging, e))?;
-            let _ = fs::remove_dir_all(&old);
+        } else if exchange(&self.staging, &self.out).is_ok() {
+            // The staging path now holds the earlier export.
+            let _ = fs::remove_dir_all(&self.staging);
         } else {
-            fs::rename(&self.staging, &self.out)
-                .map_err(|e| io_error("renaming", &self.staging, e))?;
+            self.move_aside_and_rename()?;
         }
         self.committed = true;
         File::open(&self.parent)
             .and_then(|folder| folder.sync_all())
             .map_err(|e| io_error("syncing", &self.parent, e))
     }
+
+    /// The replacement where `renameat2` cannot exchange: the earlier export
+    /// moves aside (the next export restores it if this one dies before the
+    /// second rename), the staging folder takes its name.
+    fn move_aside_and_rename(&self) -> crate::Result<()> {
+        let old = self
+            .parent
+            .join(format!(".{}.irex-old-{}", self.name, std::process::id()));
+        fs::rename(&self.out, &old).map_err(|e| io_error("moving aside", &self.out, e))?;
+        fs::rename(&self.staging, &self.out).map_err(|e| io_error("renaming", &self.staging, e))?;
+        let _ = fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
+
+/// Swaps the names of two folders in one step (`RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call.
+    let result = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// When an export died between moving the earlier one aside and renaming
+/// its own into place, `out` is absent and the earlier export waits beside
+/// it: it goes back.
+fn restore_moved_aside(out: &Path, parent: &Path, prefix: &str) -> crate::Result<()> {
+    if fs::symlink_metadata(out).is_ok() {
+        return Ok(());
+    }
+    let entries = fs::read_dir(parent).map_err(|e| io_error("reading", parent, e))?;
+    let moved = entries
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with(prefix));
+    if let Some(moved) = moved {
+        fs::rename(moved.path(), out).map_err(|e| io_error("restoring", out, e))?;
+    }
+    Ok(())
 }
 
 impl Drop for Staging {
