@@ -24,18 +24,30 @@
 //!
 //! [`Error`] aggregates every layer's error for the pipelines on top.
 
+//!
+//! The layers from [`hlo`] up need the default feature `full` (MLIR and
+//! IREE); without it the crate builds the bottom five alone.
+
 pub mod diagnostic;
+#[cfg(feature = "full")]
 mod error;
+#[cfg(feature = "full")]
 pub mod export;
 pub mod formats;
+#[cfg(feature = "full")]
 pub mod hlo;
+#[cfg(feature = "full")]
 pub mod iree;
+#[cfg(feature = "full")]
 pub mod models;
 pub mod output;
 pub mod quant;
+#[cfg(feature = "full")]
 pub mod run;
 pub mod tensor;
 
+#[cfg(feature = "full")]
 pub use error::{Error, Result};
 
+#[cfg(feature = "full")]
 pub use melior;

@@ -281,3 +281,27 @@ fn failed_writes_leave_no_file_and_keep_the_old_one() {
     let missing = folder.path().join("no/such/folder/out.irpa");
     assert!(write_archive(&missing, &[entry("k")]).is_err());
 }
+
+#[test]
+fn empty_references_are_range_checked_too() {
+    // An empty reference far past its segment once skipped the range check
+    // and overflowed when made absolute (found by the irpa fuzz target).
+    let (mut bytes, plan) = valid();
+    put_u64(&mut bytes, entry_offset(&plan, 0) + 36, u64::MAX);
+    put_u64(&mut bytes, entry_offset(&plan, 0) + 44, 0);
+    let error = parse_error(&bytes);
+    assert_eq!(error.field, "entry[0].metadata");
+    assert!(
+        matches!(error.kind, FormatErrorKind::OutOfRange { .. }),
+        "{error}"
+    );
+    let (mut bytes, plan) = valid();
+    put_u64(&mut bytes, entry_offset(&plan, 2) + 60, u64::MAX);
+    put_u64(&mut bytes, entry_offset(&plan, 2) + 68, 0);
+    let error = parse_error(&bytes);
+    assert_eq!(error.field, "entry[2].storage");
+    assert!(
+        matches!(error.kind, FormatErrorKind::OutOfRange { .. }),
+        "{error}"
+    );
+}

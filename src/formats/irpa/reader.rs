@@ -303,7 +303,7 @@ impl Parser<'_> {
     ) -> Result<(u64, u64), FormatError> {
         let offset = self.u64_at(field, at)?;
         let length = self.u64_at(field, at + 8)?;
-        if length > 0 && checked_range(offset, length, metadata.length).is_none() {
+        if checked_range(offset, length, metadata.length).is_none() {
             return Err(out_of_range(field, offset, length, metadata.length).at(at));
         }
         Ok((metadata.offset + offset, length))
@@ -363,7 +363,7 @@ impl Parser<'_> {
         let at = base + schema::entry::DATA_STORAGE as u64;
         let relative = self.u64_at(&field("storage"), at)?;
         let length = self.u64_at(&field("storage"), at + 8)?;
-        if length > 0 && checked_range(relative, length, storage.length).is_none() {
+        if checked_range(relative, length, storage.length).is_none() {
             return Err(out_of_range(
                 field("storage"),
                 relative,
