@@ -92,10 +92,27 @@ fn model_flags_that_do_not_apply_are_refused_by_name() {
     let minilm = path(&minilm);
     let gguf = tiny_gguf();
     let gguf = path(&gguf);
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["export", minilm, "--quant", "packed", "-o", "bert-out"],
             "--quant does not apply to a sentence-transformers BERT folder",
+        ),
+        (
+            &["export", minilm, "--int-kernel", "bytes", "-o", "bert-out"],
+            "--int-kernel does not apply to a sentence-transformers BERT folder",
+        ),
+        (
+            &[
+                "export",
+                gguf,
+                "--quant",
+                "dequant",
+                "--int-kernel",
+                "nibbles",
+                "-o",
+                "llama-out",
+            ],
+            "--int-kernel applies only to --quant packed; this export is --quant dequant",
         ),
         (
             &["export", gguf, "--batch", "4", "-o", "llama-out"],

@@ -1,7 +1,7 @@
 //! `irex inspect`: list the tensors of an `.irpa` archive or a safetensors
 //! checkpoint (file, shard index or folder), after validating it.
 
-use std::fmt::Write;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -23,22 +23,27 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let kind =
         detect(&args.input).with_context(|| format!("reading `{}`", args.input.display()))?;
-    let text = match kind {
-        SourceKind::Irpa => list_irpa(&args.input)?,
-        SourceKind::Gguf => list_gguf(&args.input)?,
-        _ => list_safetensors(&args.input)?,
-    };
-    super::print_bytes(text.as_bytes())
+    // Written as it is listed (a header of a million tensors would be a
+    // hundred megabytes of text held at once); errors as `print_bytes`'.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match kind {
+        SourceKind::Irpa => list_irpa(&args.input, &mut out)?,
+        SourceKind::Gguf => list_gguf(&args.input, &mut out)?,
+        _ => list_safetensors(&args.input, &mut out)?,
+    }
+    out.flush().context("writing to stdout")
 }
 
-fn list_gguf(path: &Path) -> anyhow::Result<String> {
+fn list_gguf(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
     let gguf = Gguf::open(path)?;
-    let mut text = format!(
+    write!(
+        text,
         "GGUF v{}, {} metadata keys, alignment {}\n",
         gguf.version,
         gguf.metadata.len(),
         gguf.alignment
-    );
+    )
+    .context("writing to stdout")?;
     for (key, value) in &gguf.metadata {
         let shown = match value {
             MetadataValue::String(text) => {
@@ -69,13 +74,13 @@ fn list_gguf(path: &Path) -> anyhow::Result<String> {
             tensor.spec.name
         )?;
     }
-    Ok(text)
+    Ok(())
 }
 
-fn list_irpa(path: &Path) -> anyhow::Result<String> {
+fn list_irpa(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
     let mapped = MappedFile::open(path).with_context(|| format!("opening `{}`", path.display()))?;
     let index = IrpaIndex::parse(mapped.bytes()).map_err(|error| error.with_path(path))?;
-    let mut text = format!("{:<6} {:>12} {:>12}  key\n", "kind", "offset", "bytes");
+    writeln!(text, "{:<6} {:>12} {:>12}  key", "kind", "offset", "bytes")?;
     for entry in &index.entries {
         let (kind, offset) = match &entry.kind {
             IrpaEntryKind::Data { offset, .. } => ("data", offset.to_string()),
@@ -88,15 +93,16 @@ fn list_irpa(path: &Path) -> anyhow::Result<String> {
             entry.name.escape_debug()
         )?;
     }
-    Ok(text)
+    Ok(())
 }
 
-fn list_safetensors(path: &Path) -> anyhow::Result<String> {
+fn list_safetensors(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
     let checkpoint = Safetensors::open(path)?;
-    let mut text = format!(
-        "{:<8} {:<20} {:>12} {:>12}  name\n",
+    writeln!(
+        text,
+        "{:<8} {:<20} {:>12} {:>12}  name",
         "dtype", "shape", "offset", "bytes"
-    );
+    )?;
     for tensor in checkpoint.tensors() {
         let window = tensor
             .buffer
@@ -112,7 +118,7 @@ fn list_safetensors(path: &Path) -> anyhow::Result<String> {
             tensor.spec.name.escape_debug()
         )?;
     }
-    Ok(text)
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

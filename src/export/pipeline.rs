@@ -83,10 +83,19 @@ impl ExportOptions {
         take(GraphOption::SequenceLength, self.sequence_length.is_some())?;
         take(GraphOption::Quant, self.quant.is_some())?;
         take(GraphOption::GenerationLoop, self.generation_loop)?;
+        take(GraphOption::IntegerKernel, self.kernel.is_some())?;
+        let quant = self.quant.unwrap_or(defaults.quant);
+        if self.kernel.is_some() && quant != QuantMode::Packed {
+            return Err(ModelError::OptionNeeds {
+                flag: GraphOption::IntegerKernel.flag(),
+                needs: "--quant packed",
+                found: format!("--quant {}", quant.name()),
+            });
+        }
         Ok(GraphOptions {
             batch: self.batch.unwrap_or(defaults.batch),
             sequence_length: self.sequence_length.unwrap_or(defaults.sequence_length),
-            quant: self.quant.unwrap_or(defaults.quant),
+            quant,
             generation_loop: self.generation_loop,
             kernel: self.kernel.unwrap_or_else(|| integer_kernel(&self.compile)),
         })

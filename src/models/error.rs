@@ -39,6 +39,16 @@ pub enum ModelError {
         /// What kind of model it was given for.
         model: &'static str,
     },
+    /// An export set an option that only applies with another one.
+    #[error("{flag} applies only to {needs}; this export is {found}")]
+    OptionNeeds {
+        /// The option, as the `irex export` flag that sets it.
+        flag: &'static str,
+        /// The setting it needs, as flags.
+        needs: &'static str,
+        /// The setting the export has instead.
+        found: String,
+    },
     /// The model's files could not be read or parsed.
     #[error(transparent)]
     Format(#[from] FormatError),

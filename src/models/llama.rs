@@ -47,7 +47,10 @@ impl Model for LlamaModel {
     fn takes(&self, option: GraphOption) -> bool {
         matches!(
             option,
-            GraphOption::SequenceLength | GraphOption::Quant | GraphOption::GenerationLoop
+            GraphOption::SequenceLength
+                | GraphOption::Quant
+                | GraphOption::GenerationLoop
+                | GraphOption::IntegerKernel
         )
     }
 

@@ -62,6 +62,8 @@ pub enum GraphOption {
     Quant,
     /// Whether a causal LM also gets an in-module generation loop.
     GenerationLoop,
+    /// The integer kernel of packed contractions.
+    IntegerKernel,
 }
 
 impl GraphOption {
@@ -72,6 +74,7 @@ impl GraphOption {
             Self::SequenceLength => "--seq-len",
             Self::Quant => "--quant",
             Self::GenerationLoop => "--generation-loop",
+            Self::IntegerKernel => "--int-kernel",
         }
     }
 }
@@ -163,6 +166,18 @@ pub enum QuantMode {
     Dequant,
     /// Dequantized at export to f16 (half the size, one rounding).
     DequantF16,
+}
+
+impl QuantMode {
+    /// The `--quant` value that selects it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Packed => "packed",
+            Self::PackedExact => "packed-exact",
+            Self::Dequant => "dequant",
+            Self::DequantF16 => "dequant-f16",
+        }
+    }
 }
 
 impl std::str::FromStr for QuantMode {

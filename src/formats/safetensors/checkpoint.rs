@@ -1,12 +1,11 @@
 //! A loaded checkpoint: its tensors (spec plus a window of the mapped
 //! file) by name and in order, and its `__metadata__`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::header::{self, Dtype, error};
+use super::header::{self, Dtype, error, sorted_by_name};
 use crate::formats::{FormatError, FormatErrorKind};
-use crate::tensor::{BufferHandle, MappedFile, TensorSpec};
+use crate::tensor::{BufferHandle, MappedFile, TensorEncoding, TensorSpec};
 
 /// One tensor of a checkpoint: what it is and where its bytes are.
 #[derive(Clone, Debug)]
@@ -24,7 +23,8 @@ pub struct SafetensorsTensor {
 #[derive(Debug)]
 pub struct Safetensors {
     pub(super) tensors: Vec<SafetensorsTensor>,
-    by_name: HashMap<String, usize>,
+    /// Indices of `tensors` in name order (looked up by binary search).
+    by_name: Vec<usize>,
     pub(super) metadata: Vec<(String, String)>,
 }
 
@@ -37,8 +37,14 @@ impl Safetensors {
             let window = mapped
                 .window(header.data_start + entry.begin, entry.end - entry.begin)
                 .expect("the header check keeps every range inside the file");
+            let element = entry.dtype.element_type();
             tensors.push(SafetensorsTensor {
-                spec: TensorSpec::dense(entry.name, &entry.shape, entry.dtype.element_type()),
+                spec: TensorSpec {
+                    name: entry.name,
+                    shape: entry.shape,
+                    element,
+                    encoding: TensorEncoding::Dense(element),
+                },
                 dtype: entry.dtype,
                 buffer: BufferHandle::Mapped(window),
             });
@@ -50,14 +56,9 @@ impl Safetensors {
         tensors: Vec<SafetensorsTensor>,
         metadata: Vec<(String, String)>,
     ) -> Result<Self, FormatError> {
-        let mut by_name = HashMap::with_capacity(tensors.len());
-        for (index, tensor) in tensors.iter().enumerate() {
-            if by_name.insert(tensor.spec.name.clone(), index).is_some() {
-                return Err(
-                    error("tensor", FormatErrorKind::DuplicateKey).with_key(&tensor.spec.name)
-                );
-            }
-        }
+        let by_name = sorted_by_name(&tensors, |tensor| &tensor.spec.name).map_err(|index| {
+            error("tensor", FormatErrorKind::DuplicateKey).with_key(&tensors[index].spec.name)
+        })?;
         Ok(Self {
             tensors,
             by_name,
@@ -72,7 +73,9 @@ impl Safetensors {
 
     /// Returns the tensor named `name`.
     pub fn get(&self, name: &str) -> Option<&SafetensorsTensor> {
-        self.by_name.get(name).map(|&index| &self.tensors[index])
+        let name_of = |&index: &usize| self.tensors[index].spec.name.as_str();
+        let at = self.by_name.binary_search_by(|index| name_of(index).cmp(name)).ok()?;
+        Some(&self.tensors[self.by_name[at]])
     }
 
     /// Returns the `__metadata__` pairs (of every shard, in order).
