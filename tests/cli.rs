@@ -297,6 +297,30 @@ fn bad_token_input_is_refused_once() {
         "token 99 is outside the vocabulary of 4",
     );
     refused(
+        &[
+            "generate",
+            out,
+            "--prompt",
+            "ab",
+            "--max-tokens",
+            "1",
+            "--end-token",
+            "4",
+        ],
+        "end token 4 is outside the vocabulary of 4",
+    );
+    refused(
+        &[
+            "generate",
+            out,
+            "--prompt",
+            "ab",
+            "--end-token",
+            "4294967296",
+        ],
+        "--end-token 4294967296 is not a token id",
+    );
+    refused(
         &["logits", out, "--tokens", "1,2,3,1,2,3,1,2,3"],
         "9 tokens; the export takes 1 to 8",
     );

@@ -53,7 +53,11 @@ fn list_safetensors(path: &Path) -> Listing {
         .iter()
         .map(|t| format!("{:?} {:?} {}", t.spec, t.dtype, t.buffer.len()))
         .collect();
-    Ok(format!("{:?}\n{}", checkpoint.metadata(), tensors.join("\n")))
+    Ok(format!(
+        "{:?}\n{}",
+        checkpoint.metadata(),
+        tensors.join("\n")
+    ))
 }
 
 fn list_irpa(path: &Path) -> Listing {
@@ -123,13 +127,15 @@ fn irpa(folder: &Path) -> Format {
 /// A shard index over two shards that the sweep leaves whole.
 fn shard_index(folder: &Path) -> Format {
     for (shard, tensor) in [("a.safetensors", "a"), ("b.safetensors", "b")] {
-        let header = format!(r#"{{"{tensor}":{{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}}}"#);
+        let header =
+            format!(r#"{{"{tensor}":{{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}}}"#);
         let mut file = (header.len() as u64).to_le_bytes().to_vec();
         file.extend_from_slice(header.as_bytes());
         file.extend_from_slice(&[0; 4]);
         std::fs::write(folder.join(shard), file).unwrap();
     }
-    let bytes = br#"{"metadata":{"total_size":8},"weight_map":{"a":"a.safetensors","b":"b.safetensors"}}"#;
+    let bytes =
+        br#"{"metadata":{"total_size":8},"weight_map":{"a":"a.safetensors","b":"b.safetensors"}}"#;
     Format {
         name: "shard index",
         bytes: bytes.to_vec(),
@@ -175,7 +181,12 @@ fn sweep(format: &Format, file: &Path) {
         bytes[at] ^= 1 << flips.next(8);
         let got = listing(format, file, &bytes);
         if at >= format.header_end {
-            assert_eq!(got, Ok(whole.clone()), "{}: a data byte at {at}", format.name);
+            assert_eq!(
+                got,
+                Ok(whole.clone()),
+                "{}: a data byte at {at}",
+                format.name
+            );
         }
     }
 }

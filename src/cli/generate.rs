@@ -83,7 +83,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let prompt = model.tokenize(&text)?;
     let end_token = match args.end_token {
         None => model.end_token(),
-        Some(token) => u32::try_from(token).ok(),
+        Some(-1) => None,
+        Some(token) => Some(u32::try_from(token).map_err(|_| {
+            anyhow::anyhow!("--end-token {token} is not a token id (0 to 2^32 − 1, or −1 for none)")
+        })?),
     };
     let request = GenerateRequest {
         prompt: &prompt,

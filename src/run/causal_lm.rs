@@ -260,6 +260,14 @@ impl CausalLm {
         on_token: &mut dyn FnMut(u32) -> crate::Result<()>,
     ) -> crate::Result<Generation> {
         self.check_tokens(request.prompt, request.max_tokens)?;
+        let vocabulary = self.vocabulary();
+        if let Some(end) = request
+            .end_token
+            .filter(|&end| u64::from(end) >= vocabulary)
+        {
+            let message = format!("end token {end} is outside the vocabulary of {vocabulary}");
+            return Err(self.folder.bad_tokens(message).into());
+        }
         if request.max_tokens == 0 {
             return Ok(Generation {
                 tokens: Vec::new(),

@@ -74,7 +74,10 @@ impl Safetensors {
     /// Returns the tensor named `name`.
     pub fn get(&self, name: &str) -> Option<&SafetensorsTensor> {
         let name_of = |&index: &usize| self.tensors[index].spec.name.as_str();
-        let at = self.by_name.binary_search_by(|index| name_of(index).cmp(name)).ok()?;
+        let at = self
+            .by_name
+            .binary_search_by(|index| name_of(index).cmp(name))
+            .ok()?;
         Some(&self.tensors[self.by_name[at]])
     }
 
