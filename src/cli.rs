@@ -136,6 +136,21 @@ fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     stdout.flush().context("writing to stdout")
 }
 
+/// Refuses a model or archive given where MLIR is expected (`print`,
+/// `compile`): MLIR's parser would first copy the whole file into memory.
+fn refuse_non_mlir(path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use irex::formats::detect::{SourceKind, detect};
+    match detect(path) {
+        Ok(SourceKind::MlirBytecode | SourceKind::Other) => Ok(()),
+        Ok(kind) => anyhow::bail!(
+            "`{}` is {kind}, not MLIR text or bytecode (`irex export` reads models, `irex inspect` lists files)",
+            path.display()
+        ),
+        Err(error) => Err(error).with_context(|| format!("reading `{}`", path.display())),
+    }
+}
+
 /// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.
 fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;

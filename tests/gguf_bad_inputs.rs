@@ -377,10 +377,12 @@ fn arrays_cost_their_bytes_in_the_file_not_an_enum_per_element() {
             .clone()
     };
     match array("bytes") {
-        MetadataArray::U8(bytes) => {
-            assert!(bytes.len() == count as usize && bytes.iter().all(|&b| b == 7))
+        MetadataArray::Numbers(numbers) => {
+            assert_eq!(numbers.element_type_name(), "u8");
+            assert_eq!(numbers.len(), count as usize);
+            assert!(numbers.bytes().iter().all(|&b| b == 7));
         }
-        other => panic!("a typed u8 vector, got {}", other.element_type_name()),
+        other => panic!("numbers in the file, got {}", other.element_type_name()),
     }
     let words: Vec<String> = array("words")
         .as_strings()
@@ -392,10 +394,11 @@ fn arrays_cost_their_bytes_in_the_file_not_an_enum_per_element() {
     let MetadataArray::Array(nested) = array("nested") else {
         panic!("an array of arrays");
     };
-    assert_eq!(
-        nested,
-        [MetadataArray::I16(vec![-2]), MetadataArray::I16(vec![])]
-    );
+    let shapes: Vec<(&str, usize)> = nested
+        .iter()
+        .map(|array| (array.element_type_name(), array.len()))
+        .collect();
+    assert_eq!(shapes, [("i16", 1), ("i16", 0)]);
     assert_eq!(
         nested[0].unsigned(),
         Some(vec![None]),

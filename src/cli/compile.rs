@@ -24,6 +24,7 @@ pub struct CompileArgs {
 
 /// Runs `irex compile`.
 pub fn run(args: CompileArgs) -> anyhow::Result<()> {
+    super::refuse_non_mlir(&args.input)?;
     let options = CompileOptions {
         target: args.target,
         target_cpu: args.target_cpu,

@@ -24,6 +24,7 @@ pub struct PrintArgs {
 
 /// Runs `irex print`.
 pub fn run(args: PrintArgs) -> anyhow::Result<()> {
+    super::refuse_non_mlir(&args.input)?;
     let mapped = MappedFile::open(&args.input)
         .with_context(|| format!("reading `{}`", args.input.display()))?;
     let bytes = mapped.bytes();

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cursor::{Cursor, error, invalid};
-pub use metadata::{MetadataArray, MetadataValue, Strings};
+pub use metadata::{MetadataArray, MetadataValue, Numbers, Strings};
 
 use super::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::GgmlType;
@@ -89,7 +89,7 @@ impl Gguf {
         let kv_count = cursor.u64("kv_count")?;
         // The smallest key-value is 13 bytes, the smallest tensor info 24.
         check_count("kv_count", kv_count, 13, &cursor)?;
-        let metadata = read_metadata(&mut cursor, kv_count)?;
+        let metadata = read_metadata(&mut cursor, mapped, kv_count)?;
         check_count("tensor_count", tensor_count, 24, &cursor)?;
         let alignment = alignment_of(&metadata)?;
         let infos = read_tensor_infos(&mut cursor, tensor_count)?;
@@ -159,12 +159,19 @@ fn check_count(
     Ok(())
 }
 
+/// How many key-values or tensor infos are allocated for before they are
+/// read: a declared count only bounds them (a sparse file's zeros pass the
+/// bytes-left check), the entries actually read grow the vectors.
+const PREALLOCATED_ENTRIES: u64 = 4096;
+
 fn read_metadata(
     cursor: &mut Cursor<'_>,
+    file: &Arc<MappedFile>,
     count: u64,
 ) -> Result<Vec<(String, MetadataValue)>, FormatError> {
-    let mut seen = HashSet::with_capacity(count as usize);
-    let mut metadata = Vec::with_capacity(count as usize);
+    let capacity = count.min(PREALLOCATED_ENTRIES) as usize;
+    let mut seen = HashSet::with_capacity(capacity);
+    let mut metadata = Vec::with_capacity(capacity);
     for index in 0..count {
         let at = cursor.position();
         let key = cursor.string(&format!("kv[{index}].key"))?;
@@ -186,7 +193,7 @@ fn read_metadata(
         let value_type = cursor
             .u32("metadata type")
             .map_err(|error| error.with_key(&key))?;
-        let value = metadata::read_value(cursor, &key, value_type, 0)?;
+        let value = metadata::read_value(cursor, file, &key, value_type, 0)?;
         metadata.push((key, value));
     }
     Ok(metadata)
@@ -212,8 +219,9 @@ fn alignment_of(metadata: &[(String, MetadataValue)]) -> Result<u64, FormatError
 }
 
 fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorInfo>, FormatError> {
-    let mut seen = HashSet::with_capacity(count as usize);
-    let mut infos = Vec::with_capacity(count as usize);
+    let capacity = count.min(PREALLOCATED_ENTRIES) as usize;
+    let mut seen = HashSet::with_capacity(capacity);
+    let mut infos = Vec::with_capacity(capacity);
     for index in 0..count {
         let at = cursor.position();
         let field = |name: &str| format!("tensor[{index}].{name}");

@@ -1,13 +1,16 @@
 //! Metadata values: every GGUF value type, arrays (nested ones too) read
 //! with their declared counts checked against the bytes left.
 //!
-//! Memory stays bounded by the file: arrays are stored as compactly as the
-//! file stores them (numbers in typed vectors, strings concatenated with
-//! their ends), never as one enum value per element, so a metadata array
-//! costs about its bytes in the file however many elements it declares.
+//! Memory stays bounded by the file: arrays of numbers stay where they lie
+//! (a window of the map, read on demand: a sparse file that declares a
+//! gigabyte of them costs neither memory nor time), strings are concatenated
+//! with their ends, never one enum value per element.
+
+use std::sync::Arc;
 
 use super::cursor::{Cursor, invalid};
 use crate::formats::FormatError;
+use crate::tensor::{MappedFile, MappedWindow};
 
 /// How deep arrays may nest.
 const MAX_NESTING: usize = 8;
@@ -107,35 +110,93 @@ impl MetadataValue {
     }
 }
 
-/// The elements of a metadata array, stored by element type.
+/// The elements of a metadata array.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MetadataArray {
-    /// u8 elements.
-    U8(Vec<u8>),
-    /// i8 elements.
-    I8(Vec<i8>),
-    /// u16 elements.
-    U16(Vec<u16>),
-    /// i16 elements.
-    I16(Vec<i16>),
-    /// u32 elements.
-    U32(Vec<u32>),
-    /// i32 elements.
-    I32(Vec<i32>),
-    /// f32 elements.
-    F32(Vec<f32>),
-    /// bool elements.
-    Bool(Vec<bool>),
-    /// string elements.
+    /// Numbers or bools, as the file stores them.
+    Numbers(Numbers),
+    /// Strings.
     String(Strings),
-    /// u64 elements.
-    U64(Vec<u64>),
-    /// i64 elements.
-    I64(Vec<i64>),
-    /// f64 elements.
-    F64(Vec<f64>),
     /// Arrays of arrays.
     Array(Vec<MetadataArray>),
+}
+
+/// An array of numbers (or bools, checked to be 0 or 1) of one GGUF type,
+/// little-endian where the file holds them.
+#[derive(Clone)]
+pub struct Numbers {
+    value_type: u32,
+    window: MappedWindow,
+}
+
+impl Numbers {
+    /// How many elements.
+    pub fn len(&self) -> usize {
+        self.window.len() as usize / minimum_size(self.value_type) as usize
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    /// The GGUF type name of the elements.
+    pub fn element_type_name(&self) -> &'static str {
+        type_name(self.value_type)
+    }
+
+    /// The stored bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.window.bytes()
+    }
+
+    /// The elements as unsigned integers, when they are integers (a
+    /// negative one is `None`).
+    pub fn unsigned(&self) -> Option<Vec<Option<u64>>> {
+        let bytes = self.bytes();
+        let each = |size: usize, to: fn(&[u8]) -> Option<u64>| {
+            Some(bytes.chunks_exact(size).map(to).collect())
+        };
+        let le = |b: &[u8]| {
+            let mut wide = [0u8; 8];
+            wide[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(wide)
+        };
+        let signed = |b: &[u8]| {
+            let shift = 64 - 8 * b.len() as u32;
+            ((le(b) << shift) as i64) >> shift
+        };
+        match self.value_type {
+            0 => each(1, |b| Some(b[0].into())),
+            2 => each(2, |b| Some(u16::from_le_bytes([b[0], b[1]]).into())),
+            4 => each(4, |b| {
+                Some(u32::from_le_bytes(b.try_into().unwrap()).into())
+            }),
+            10 => each(8, |b| Some(u64::from_le_bytes(b.try_into().unwrap()))),
+            1 | 3 | 5 | 11 => {
+                let size = minimum_size(self.value_type) as usize;
+                Some(
+                    bytes
+                        .chunks_exact(size)
+                        .map(|b| u64::try_from(signed(b)).ok())
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Numbers {
+    fn eq(&self, other: &Self) -> bool {
+        self.value_type == other.value_type && self.bytes() == other.bytes()
+    }
+}
+
+impl std::fmt::Debug for Numbers {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "[{}; {}]", self.element_type_name(), self.len())
+    }
 }
 
 /// Strings stored one after another, with the end of each.
@@ -174,18 +235,8 @@ impl MetadataArray {
     /// How many elements.
     pub fn len(&self) -> usize {
         match self {
-            Self::U8(v) => v.len(),
-            Self::I8(v) => v.len(),
-            Self::U16(v) => v.len(),
-            Self::I16(v) => v.len(),
-            Self::U32(v) => v.len(),
-            Self::I32(v) => v.len(),
-            Self::F32(v) => v.len(),
-            Self::Bool(v) => v.len(),
+            Self::Numbers(v) => v.len(),
             Self::String(v) => v.len(),
-            Self::U64(v) => v.len(),
-            Self::I64(v) => v.len(),
-            Self::F64(v) => v.len(),
             Self::Array(v) => v.len(),
         }
     }
@@ -198,18 +249,8 @@ impl MetadataArray {
     /// The GGUF type name of the elements, for messages.
     pub fn element_type_name(&self) -> &'static str {
         match self {
-            Self::U8(_) => "u8",
-            Self::I8(_) => "i8",
-            Self::U16(_) => "u16",
-            Self::I16(_) => "i16",
-            Self::U32(_) => "u32",
-            Self::I32(_) => "i32",
-            Self::F32(_) => "f32",
-            Self::Bool(_) => "bool",
+            Self::Numbers(v) => v.element_type_name(),
             Self::String(_) => "string",
-            Self::U64(_) => "u64",
-            Self::I64(_) => "i64",
-            Self::F64(_) => "f64",
             Self::Array(_) => "array",
         }
     }
@@ -225,20 +266,30 @@ impl MetadataArray {
     /// The elements as unsigned integers, when they are integers (a negative
     /// one is `None`).
     pub fn unsigned(&self) -> Option<Vec<Option<u64>>> {
-        fn all<T: Copy>(values: &[T], to: impl Fn(T) -> Option<u64>) -> Option<Vec<Option<u64>>> {
-            Some(values.iter().map(|&v| to(v)).collect())
-        }
         match self {
-            Self::U8(v) => all(v, |x| Some(x.into())),
-            Self::U16(v) => all(v, |x| Some(x.into())),
-            Self::U32(v) => all(v, |x| Some(x.into())),
-            Self::U64(v) => all(v, Some),
-            Self::I8(v) => all(v, |x| u64::try_from(x).ok()),
-            Self::I16(v) => all(v, |x| u64::try_from(x).ok()),
-            Self::I32(v) => all(v, |x| u64::try_from(x).ok()),
-            Self::I64(v) => all(v, |x| u64::try_from(x).ok()),
+            Self::Numbers(numbers) => numbers.unsigned(),
             _ => None,
         }
+    }
+}
+
+/// The GGUF name of a value type (of one known to [`minimum_size`]).
+fn type_name(value_type: u32) -> &'static str {
+    match value_type {
+        0 => "u8",
+        1 => "i8",
+        2 => "u16",
+        3 => "i16",
+        4 => "u32",
+        5 => "i32",
+        6 => "f32",
+        7 => "bool",
+        8 => "string",
+        9 => "array",
+        10 => "u64",
+        11 => "i64",
+        12 => "f64",
+        _ => "unknown",
     }
 }
 
@@ -257,6 +308,7 @@ fn minimum_size(value_type: u32) -> u64 {
 /// Reads one value of `value_type` for `key`.
 pub(super) fn read_value(
     cursor: &mut Cursor<'_>,
+    file: &Arc<MappedFile>,
     key: &str,
     value_type: u32,
     depth: usize,
@@ -277,7 +329,7 @@ pub(super) fn read_value(
             other => return Err(bad(format!("bool byte {other}"), "0 or 1")),
         },
         8 => MetadataValue::String(cursor.string(field).map_err(|error| error.with_key(key))?),
-        9 => read_array(cursor, key, depth)?,
+        9 => MetadataValue::Array(read_array(cursor, file, key, depth)?),
         10 => MetadataValue::U64(cursor.u64(field)?),
         11 => MetadataValue::I64(cursor.u64(field)? as i64),
         12 => MetadataValue::F64(f64::from_bits(cursor.u64(field)?)),
@@ -292,9 +344,10 @@ pub(super) fn read_value(
 
 fn read_array(
     cursor: &mut Cursor<'_>,
+    file: &Arc<MappedFile>,
     key: &str,
     depth: usize,
-) -> Result<MetadataValue, FormatError> {
+) -> Result<MetadataArray, FormatError> {
     if depth >= MAX_NESTING {
         return Err(invalid(
             "metadata value",
@@ -317,71 +370,66 @@ fn read_array(
         let found = format!("{count} elements with {} bytes left", cursor.remaining());
         return Err(invalid("array length", found, "an array inside the file").with_key(key));
     }
-    read_elements(cursor, key, element_type, count, depth).map(MetadataValue::Array)
+    match element_type {
+        8 => read_strings(cursor, key, count),
+        9 => read_arrays(cursor, file, key, count, depth),
+        _ => read_numbers(cursor, file, key, element_type, count * minimum),
+    }
 }
 
-/// Reads `count` elements of `element_type` (the count already checked
-/// against the bytes left) into their typed vector.
-fn read_elements(
+/// Numbers stay in the file: their window, bools checked to be 0 or 1.
+fn read_numbers(
+    cursor: &mut Cursor<'_>,
+    file: &Arc<MappedFile>,
+    key: &str,
+    value_type: u32,
+    length: u64,
+) -> Result<MetadataArray, FormatError> {
+    let offset = cursor.position();
+    let bytes = cursor.take("metadata value", length)?;
+    if value_type == 7 {
+        if let Some(bad) = bytes.iter().position(|&byte| byte > 1) {
+            let found = format!("bool byte {}", bytes[bad]);
+            return Err(invalid("metadata value", found, "0 or 1")
+                .with_key(key)
+                .at(offset + bad as u64));
+        }
+    }
+    let window = file
+        .window(offset, length)
+        .expect("the cursor read these bytes of the file");
+    Ok(MetadataArray::Numbers(Numbers { value_type, window }))
+}
+
+fn read_strings(
     cursor: &mut Cursor<'_>,
     key: &str,
-    element_type: u32,
+    count: u64,
+) -> Result<MetadataArray, FormatError> {
+    let mut strings = Strings::default();
+    for _ in 0..count {
+        let text = cursor
+            .string("metadata value")
+            .map_err(|error| error.with_key(key))?;
+        strings.push(&text);
+    }
+    Ok(MetadataArray::String(strings))
+}
+
+fn read_arrays(
+    cursor: &mut Cursor<'_>,
+    file: &Arc<MappedFile>,
+    key: &str,
     count: u64,
     depth: usize,
 ) -> Result<MetadataArray, FormatError> {
-    let field = "metadata value";
-    let count = count as usize;
-    macro_rules! numbers {
-        ($variant:ident, $read:expr) => {{
-            let mut values = Vec::with_capacity(count);
-            for _ in 0..count {
-                values.push($read(cursor)?);
-            }
-            MetadataArray::$variant(values)
-        }};
+    if count > MAX_NESTED_ARRAYS as u64 {
+        let found = format!("{count} nested arrays");
+        return Err(invalid("array length", found, "at most 65536 arrays of arrays").with_key(key));
     }
-    Ok(match element_type {
-        0 => numbers!(U8, |c: &mut Cursor<'_>| c.u8(field)),
-        1 => numbers!(I8, |c: &mut Cursor<'_>| c.u8(field).map(|v| v as i8)),
-        2 => numbers!(U16, |c: &mut Cursor<'_>| c.u16(field)),
-        3 => numbers!(I16, |c: &mut Cursor<'_>| c.u16(field).map(|v| v as i16)),
-        4 => numbers!(U32, |c: &mut Cursor<'_>| c.u32(field)),
-        5 => numbers!(I32, |c: &mut Cursor<'_>| c.u32(field).map(|v| v as i32)),
-        6 => numbers!(F32, |c: &mut Cursor<'_>| c.u32(field).map(f32::from_bits)),
-        7 => numbers!(
-            Bool,
-            |c: &mut Cursor<'_>| match read_value(c, key, 7, depth)? {
-                MetadataValue::Bool(b) => Ok(b),
-                _ => unreachable!("type 7 reads a bool"),
-            }
-        ),
-        8 => {
-            let mut strings = Strings::default();
-            for _ in 0..count {
-                let text = cursor.string(field).map_err(|error| error.with_key(key))?;
-                strings.push(&text);
-            }
-            MetadataArray::String(strings)
-        }
-        9 => {
-            if count > MAX_NESTED_ARRAYS {
-                let found = format!("{count} nested arrays");
-                return Err(
-                    invalid("array length", found, "at most 65536 arrays of arrays").with_key(key),
-                );
-            }
-            let mut arrays = Vec::with_capacity(count);
-            for _ in 0..count {
-                let MetadataValue::Array(inner) = read_array(cursor, key, depth + 1)? else {
-                    unreachable!("read_array reads an array");
-                };
-                arrays.push(inner);
-            }
-            MetadataArray::Array(arrays)
-        }
-        10 => numbers!(U64, |c: &mut Cursor<'_>| c.u64(field)),
-        11 => numbers!(I64, |c: &mut Cursor<'_>| c.u64(field).map(|v| v as i64)),
-        12 => numbers!(F64, |c: &mut Cursor<'_>| c.u64(field).map(f64::from_bits)),
-        other => unreachable!("element type {other} was checked by minimum_size"),
-    })
+    let mut arrays = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        arrays.push(read_array(cursor, file, key, depth + 1)?);
+    }
+    Ok(MetadataArray::Array(arrays))
 }

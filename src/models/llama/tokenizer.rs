@@ -58,11 +58,14 @@ pub fn tokenizer_json(gguf: &Gguf, path: &Path) -> Result<Value, ModelError> {
         .get("tokenizer.ggml.model")
         .and_then(MetadataValue::as_str);
     if model != Some("gpt2") {
+        let found = match gguf.get("tokenizer.ggml.model") {
+            None => "missing".to_string(),
+            Some(MetadataValue::String(text)) => format!("{text:?}"),
+            Some(other) => format!("a {}, not a string", other.type_name()),
+        };
         return Err(tokenizer_error(
             path,
-            format!(
-                "tokenizer.ggml.model is {model:?}; only \"gpt2\" (byte-level BPE) is supported"
-            ),
+            format!("tokenizer.ggml.model is {found}; only \"gpt2\" (byte-level BPE) is supported"),
         ));
     }
     let tokens = strings(gguf, "tokenizer.ggml.tokens", path)?;
