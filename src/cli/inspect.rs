@@ -36,9 +36,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
 
 fn list_gguf(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
     let gguf = Gguf::open(path)?;
-    write!(
+    writeln!(
         text,
-        "GGUF v{}, {} metadata keys, alignment {}\n",
+        "GGUF v{}, {} metadata keys, alignment {}",
         gguf.version,
         gguf.metadata.len(),
         gguf.alignment
