@@ -57,7 +57,6 @@ fn catalog(folder: &Path) -> Vec<(String, PathBuf)> {
     );
     file("garbage.mlir", b"func.func @f( {");
     file("truncated.irpa", b"IRPA\x00\x00\x00\x00");
-    let mut cases = cases;
     // Sparse files whose declared counts the bytes left seem to allow.
     let sparse = folder.join("sparse-array.gguf");
     let mut header = b"GGUF".to_vec();
@@ -246,7 +245,7 @@ fn every_command_refuses_every_hostile_input_with_one_typed_line() {
                 let errors = stderr.lines().filter(|l| is_error_line(l)).count();
                 assert_eq!(errors, 1, "{what}: one error line, got: {stderr}");
                 // Its causes may follow on indented continuation lines.
-                let last = stderr.lines().filter(|l| !l.starts_with(' ')).last();
+                let last = stderr.lines().filter(|l| !l.starts_with(' ')).next_back();
                 let last = last.unwrap_or_default();
                 assert!(
                     is_error_line(last),
