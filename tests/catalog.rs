@@ -245,7 +245,7 @@ fn every_command_refuses_every_hostile_input_with_one_typed_line() {
                 let errors = stderr.lines().filter(|l| is_error_line(l)).count();
                 assert_eq!(errors, 1, "{what}: one error line, got: {stderr}");
                 // Its causes may follow on indented continuation lines.
-                let last = stderr.lines().filter(|l| !l.starts_with(' ')).next_back();
+                let last = stderr.lines().rfind(|l| !l.starts_with(' '));
                 let last = last.unwrap_or_default();
                 assert!(
                     is_error_line(last),
