@@ -217,3 +217,45 @@ fn remove_leftovers(parent: &Path, prefixes: &[String]) -> crate::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An export that died between moving the earlier one aside and
+    /// renaming its own into place (the fallback where RENAME_EXCHANGE is
+    /// not supported) left `out` absent: the next export puts it back.
+    #[test]
+    fn an_export_moved_aside_by_a_dead_run_comes_back() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("out");
+        let aside = parent.path().join(".out.irex-old-999999999");
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join(MANIFEST_FILE_NAME), b"{}").unwrap();
+        let staging = Staging::begin(&out).unwrap();
+        assert!(out.join(MANIFEST_FILE_NAME).is_file(), "restored");
+        assert!(!aside.exists());
+        drop(staging);
+        assert!(
+            out.join(MANIFEST_FILE_NAME).is_file(),
+            "kept when nothing replaced it"
+        );
+    }
+
+    #[test]
+    fn a_commit_exchanges_the_folders_and_removes_the_earlier_export() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join(MANIFEST_FILE_NAME), b"old").unwrap();
+        let staging = Staging::begin(&out).unwrap();
+        fs::write(staging.path().join(MANIFEST_FILE_NAME), b"new").unwrap();
+        staging.commit().unwrap();
+        assert_eq!(fs::read(out.join(MANIFEST_FILE_NAME)).unwrap(), b"new");
+        let names: Vec<String> = fs::read_dir(parent.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "out and its lock only: {names:?}");
+    }
+}
