@@ -44,8 +44,8 @@ fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>, FormatEr
     }
     let checkpoint = Safetensors::open(source)?;
     Ok(checkpoint
-        .tensors()
-        .iter()
-        .map(|t| (t.spec.name.clone(), t.buffer.clone()))
+        .into_tensors()
+        .into_iter()
+        .map(|t| (t.spec.name, t.buffer))
         .collect())
 }

@@ -71,6 +71,11 @@ impl Safetensors {
         &self.tensors
     }
 
+    /// Takes the tensors, in file (and shard) order, without copying them.
+    pub fn into_tensors(self) -> Vec<SafetensorsTensor> {
+        self.tensors
+    }
+
     /// Returns the tensor named `name`.
     pub fn get(&self, name: &str) -> Option<&SafetensorsTensor> {
         let name_of = |&index: &usize| self.tensors[index].spec.name.as_str();
