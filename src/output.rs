@@ -163,9 +163,10 @@ fn describe(metadata: &fs::Metadata) -> String {
     what.to_string()
 }
 
-/// Takes the writer's lock on a temporary (released when the process ends,
-/// however it ends).
-fn lock_exclusively(file: &File) -> io::Result<()> {
+/// Takes an exclusive advisory lock (`flock`) on `file` without waiting:
+/// an error if another process holds it. Released when the file closes or
+/// the process ends, however it ends: a killed writer leaves no lock.
+pub fn lock_exclusively(file: &File) -> io::Result<()> {
     // SAFETY: flock on a descriptor `file` owns for the whole call; no memory involved.
     let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if locked == 0 {

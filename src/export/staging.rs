@@ -12,7 +12,6 @@
 //! and the next export puts it back if this one died in between.
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::formats::manifest::MANIFEST_FILE_NAME;
@@ -194,9 +193,7 @@ fn lock(path: &Path, out: &Path) -> crate::Result<File> {
         .write(true)
         .open(path)
         .map_err(|e| io_error("creating", path, e))?;
-    // SAFETY: flock on a descriptor this function owns; no memory involved.
-    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if locked != 0 {
+    if crate::output::lock_exclusively(&file).is_err() {
         return Err(refused(out, "another irex export is writing it now"));
     }
     Ok(file)
