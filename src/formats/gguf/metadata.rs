@@ -153,37 +153,22 @@ impl Numbers {
     /// The elements as unsigned integers, when they are integers (a
     /// negative one is `None`).
     pub fn unsigned(&self) -> Option<Vec<Option<u64>>> {
-        let bytes = self.bytes();
-        let each = |size: usize, to: fn(&[u8]) -> Option<u64>| {
-            Some(bytes.chunks_exact(size).map(to).collect())
+        let signed = match self.value_type {
+            0 | 2 | 4 | 10 => false,
+            1 | 3 | 5 | 11 => true,
+            _ => return None,
         };
-        let le = |b: &[u8]| {
+        let size = minimum_size(self.value_type) as usize;
+        let element = |bytes: &[u8]| {
             let mut wide = [0u8; 8];
-            wide[..b.len()].copy_from_slice(b);
-            u64::from_le_bytes(wide)
+            wide[..size].copy_from_slice(bytes);
+            let value = u64::from_le_bytes(wide);
+            // Sign-extended from `size` bytes, a negative value is no u64.
+            let shift = 64 - 8 * size as u32;
+            let negative = signed && ((value << shift) as i64) < 0;
+            (!negative).then_some(value)
         };
-        let signed = |b: &[u8]| {
-            let shift = 64 - 8 * b.len() as u32;
-            ((le(b) << shift) as i64) >> shift
-        };
-        match self.value_type {
-            0 => each(1, |b| Some(b[0].into())),
-            2 => each(2, |b| Some(u16::from_le_bytes([b[0], b[1]]).into())),
-            4 => each(4, |b| {
-                Some(u32::from_le_bytes(b.try_into().unwrap()).into())
-            }),
-            10 => each(8, |b| Some(u64::from_le_bytes(b.try_into().unwrap()))),
-            1 | 3 | 5 | 11 => {
-                let size = minimum_size(self.value_type) as usize;
-                Some(
-                    bytes
-                        .chunks_exact(size)
-                        .map(|b| u64::try_from(signed(b)).ok())
-                        .collect(),
-                )
-            }
-            _ => None,
-        }
+        Some(self.bytes().chunks_exact(size).map(element).collect())
     }
 }
 
