@@ -80,43 +80,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes, each said once: a cause whose text the
-/// message already holds (errors that show their source) is not repeated.
-/// Values from files cannot forge lines: every line after the first is
-/// indented, control characters are escaped and each line is capped.
+/// The error and its causes as one line, with indented continuations (see
+/// [`irex::diagnostic::error_message`]).
 fn message(error: &anyhow::Error) -> String {
-    let mut message = error.to_string();
-    for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    let lines: Vec<String> = message.lines().map(printable_line).collect();
-    lines.join("\n  ")
-}
-
-/// The longest line an error prints, in characters.
-const LINE_LIMIT: usize = 1000;
-
-/// `line` with control characters escaped, cut at [`LINE_LIMIT`].
-fn printable_line(line: &str) -> String {
-    let line = line.trim_start();
-    let mut out = String::new();
-    for (shown, c) in line.chars().enumerate() {
-        if shown == LINE_LIMIT {
-            let rest = line.chars().count() - shown;
-            out.push_str(&format!("… ({rest} more characters)"));
-            break;
-        }
-        if c.is_control() && c != '\t' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    irex::diagnostic::error_message(error.as_ref())
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -74,3 +74,45 @@ impl fmt::Display for Diagnostic {
         }
     }
 }
+
+/// The error and its causes, each said once: a cause whose text the
+/// message already holds (errors that show their source) is not repeated.
+/// Values from files cannot forge lines: every line after the first is
+/// indented, control characters are escaped and each line is capped.
+/// The CLI prints it after `irex: `; the C ABI returns it as the last error.
+pub fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        source = cause.source();
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    let lines: Vec<String> = message.lines().map(printable_line).collect();
+    lines.join("\n  ")
+}
+
+/// The longest line an error prints, in characters.
+const LINE_LIMIT: usize = 1000;
+
+/// `line` with control characters escaped, cut at [`LINE_LIMIT`].
+fn printable_line(line: &str) -> String {
+    let line = line.trim_start();
+    let mut out = String::new();
+    for (shown, c) in line.chars().enumerate() {
+        if shown == LINE_LIMIT {
+            let rest = line.chars().count() - shown;
+            out.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

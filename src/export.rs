@@ -13,6 +13,6 @@ mod staging;
 
 pub use artifacts::{ArtifactSelection, Artifacts, compile_file, compile_to_vmfb, write_artifacts};
 pub use pipeline::{
-    DEFAULT_SCOPE, ExportOptions, TOKENIZER_FILE_NAME, build_module, export_folder,
+    DEFAULT_SCOPE, ExportOptions, TOKENIZER_FILE_NAME, build_module, export_folder, import_module,
 };
 pub use progress::{Progress, Silent, Step};

@@ -18,4 +18,4 @@ pub mod tools;
 pub use compile::{CompileOptions, DataTiling, compile_module};
 pub use error::IreeError;
 pub use invocation::{Invocation, Output};
-pub use session::{API_MAJOR_VERSION, Session, api_version, revision};
+pub use session::{API_MAJOR_VERSION, HostContext, Session, api_version, revision};

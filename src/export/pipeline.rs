@@ -8,12 +8,16 @@ use crate::hlo::IntegerKernel;
 use std::path::Path;
 
 use melior::Context;
+use melior::ir::Module;
 
 use super::artifacts::{ArtifactSelection, write_artifacts};
 use super::progress::{Progress, Step};
 use super::staging::Staging;
+use crate::formats::irpa::write_archive;
 use crate::formats::manifest::{ArtifactRecord, Manifest};
-use crate::hlo::{self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder};
+use crate::hlo::{
+    self, ConstantMaterializationPolicy, ConvertedModule, ModuleBuilder, archive_entries,
+};
 use crate::iree::{CompileOptions, DataTiling, revision};
 use crate::models::QuantMode;
 use crate::models::{GraphOption, GraphOptions, Model, ModelError};
@@ -111,6 +115,25 @@ pub fn build_module<'c>(
 ) -> crate::Result<ConvertedModule<'c>> {
     let graph = options.graph_options(model)?;
     build_graph(model, context, &graph, options, progress)
+}
+
+/// Builds and verifies `model`'s module in a context the caller owns (a
+/// host toolchain's compiler session, see [`crate::iree::HostContext`]) and
+/// writes the `.irpa` of its external weights to `parameters`, when given
+/// and when it has any. The module is the host's to import and compile.
+pub fn import_module<'c>(
+    model: &dyn Model,
+    context: &'c Context,
+    options: &ExportOptions,
+    parameters: Option<&Path>,
+) -> crate::Result<Module<'c>> {
+    let converted = build_module(model, context, options, &mut super::Silent)?;
+    if let Some(path) = parameters
+        && !converted.parameters.is_empty()
+    {
+        write_archive(path, &archive_entries(&converted.parameters))?;
+    }
+    Ok(converted.module)
 }
 
 /// [`build_module`] for graph options already checked.

@@ -11,7 +11,8 @@ use crate::output::AtomicFile;
 /// Where and how a module is compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileOptions {
-    /// HAL target backend: `llvm-cpu` (default), `cuda`, `vulkan-spirv`, `rocm`.
+    /// HAL target backend: `llvm-cpu` (default), `cuda`, `vulkan` (or
+    /// `vulkan-spirv`), `rocm` (or `hip`).
     pub target: String,
     /// CPU for `llvm-cpu` (`host` by default), GPU architecture for `cuda`
     /// (`sm_80`) and `rocm` (`gfx942`).
@@ -84,11 +85,11 @@ impl CompileOptions {
                 "--iree-hal-target-device=cuda".to_string(),
                 format!("--iree-cuda-target={}", cpu.unwrap_or("sm_80")),
             ],
-            "rocm" => vec![
+            "rocm" | "hip" => vec![
                 "--iree-hal-target-device=hip".to_string(),
                 format!("--iree-hip-target={}", cpu.unwrap_or("gfx942")),
             ],
-            "vulkan-spirv" => vec!["--iree-hal-target-device=vulkan".to_string()],
+            "vulkan" | "vulkan-spirv" => vec!["--iree-hal-target-device=vulkan".to_string()],
             other => vec![format!("--iree-hal-target-backends={other}")],
         };
         flags.extend(self.extra_flags.iter().cloned());
@@ -106,8 +107,8 @@ impl CompileOptions {
     pub fn runtime_device(&self) -> &'static str {
         match self.target.as_str() {
             "cuda" => "cuda",
-            "rocm" => "hip",
-            "vulkan-spirv" => "vulkan",
+            "rocm" | "hip" => "hip",
+            "vulkan" | "vulkan-spirv" => "vulkan",
             _ => "local-task",
         }
     }

@@ -182,9 +182,7 @@ impl Session {
             .get_or_init(|| unsafe { ContextRef::from_raw(raw) });
         // SAFETY: as above; nothing wraps it in an owning `melior::Context`.
         let context: &Context = unsafe { context.to_ref() };
-        for dialect in DIALECTS {
-            context.get_or_load_dialect(dialect);
-        }
+        load_dialects(context)?;
         drop(_lock);
         Ok(context)
     }
@@ -212,6 +210,72 @@ impl Session {
             )
         };
         Ok(names)
+    }
+}
+
+/// Loads irex's dialects into `context`; refuses a context where one is
+/// not registered (a context not made by IREE's compiler, or by another
+/// MLIR), since building ops of an unregistered dialect fails later and
+/// obscurely. Callers hold [`compiler_lock`].
+fn load_dialects(context: &Context) -> Result<(), IreeError> {
+    for dialect in DIALECTS {
+        // SAFETY: a live context and a string that outlives the call.
+        let loaded = unsafe {
+            mlir_sys::mlirContextGetOrLoadDialect(
+                context.to_raw(),
+                melior::StringRef::new(dialect).to_raw(),
+            )
+        };
+        if loaded.ptr.is_null() {
+            return Err(IreeError::Api {
+                operation: "mlirContextGetOrLoadDialect",
+                message: format!(
+                    "the context has no `{dialect}` dialect registered: use a context of IREE's compiler (ireeCompilerSessionBorrowContext)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An MLIR context a host owns, borrowed to build modules in: a C or C++
+/// toolchain that embeds IREE's compiler hands irex its session's context
+/// (the C ABI's `irex_import`), so the module needs no file or copy.
+pub struct HostContext {
+    /// As in [`Session`]: `to_ref` points into the `ContextRef`, so it is
+    /// kept here.
+    context: ContextRef<'static>,
+}
+
+impl HostContext {
+    /// Borrows the context at `raw` (an `MlirContext`'s pointer) and loads
+    /// irex's dialects into it; refuses null and a context without them.
+    ///
+    /// # Safety
+    /// `raw` is null or a live context of the `libIREECompiler.so` this
+    /// process loaded, which outlives the value and everything built in it
+    /// through [`HostContext::context`].
+    pub unsafe fn from_raw(raw: *mut c_void) -> Result<Self, IreeError> {
+        if raw.is_null() {
+            return Err(IreeError::Api {
+                operation: "irex_import",
+                message: "the MLIR context is null".into(),
+            });
+        }
+        initialize()?;
+        // SAFETY: the caller's contract: a live context that outlives `self`.
+        let context = unsafe { ContextRef::from_raw(mlir_sys::MlirContext { ptr: raw }) };
+        let host = Self { context };
+        let _lock = compiler_lock();
+        load_dialects(host.context())?;
+        Ok(host)
+    }
+
+    /// The borrowed context.
+    pub fn context(&self) -> &Context {
+        // SAFETY: `from_raw`'s contract; the borrow is tied to `&self`, and
+        // nothing wraps the context in an owning `melior::Context`.
+        unsafe { self.context.to_ref() }
     }
 }
 

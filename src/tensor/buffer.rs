@@ -144,6 +144,45 @@ pub enum BufferHandle {
     Owned(Arc<[u8]>),
     /// A window of a memory-mapped source file: nothing is copied.
     Mapped(MappedWindow),
+    /// Bytes a foreign caller owns and lends (the C ABI's in-memory
+    /// `.irpa` entries): read in place, never copied or freed.
+    Borrowed(BorrowedBytes),
+}
+
+/// A caller's bytes, lent to irex for as long as the handle lives.
+///
+/// The C ABI cannot hand irex an owner, only a pointer and a length; this
+/// is that pair, made safe to read by [`BorrowedBytes::new`]'s contract.
+#[derive(Clone, Debug)]
+pub struct BorrowedBytes {
+    pointer: *const u8,
+    length: usize,
+}
+
+// SAFETY: the bytes are only ever read, and `new`'s caller promises they
+// stay valid and unchanged while any handle to them lives, on any thread.
+unsafe impl Send for BorrowedBytes {}
+// SAFETY: as above: shared reads of immutable bytes.
+unsafe impl Sync for BorrowedBytes {}
+
+impl BorrowedBytes {
+    /// Lends `length` bytes at `pointer` (dangling is fine when `length` is 0).
+    ///
+    /// # Safety
+    /// The bytes must be readable, and neither written nor freed, for as
+    /// long as this value or any clone of it (or a handle holding it) lives.
+    pub unsafe fn new(pointer: *const u8, length: usize) -> Self {
+        Self { pointer, length }
+    }
+
+    /// Returns the lent bytes.
+    pub fn bytes(&self) -> &[u8] {
+        if self.length == 0 {
+            return &[];
+        }
+        // SAFETY: `new`'s contract: readable and unchanged while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.pointer, self.length) }
+    }
 }
 
 impl BufferHandle {
@@ -167,6 +206,7 @@ impl BufferHandle {
         match self {
             Self::Owned(bytes) => bytes,
             Self::Mapped(window) => window.bytes(),
+            Self::Borrowed(lent) => lent.bytes(),
         }
     }
 
@@ -175,6 +215,7 @@ impl BufferHandle {
         match self {
             Self::Owned(bytes) => bytes.len() as u64,
             Self::Mapped(window) => window.len(),
+            Self::Borrowed(lent) => lent.length as u64,
         }
     }
 
@@ -186,7 +227,7 @@ impl BufferHandle {
     /// Returns the mapped window, when the bytes come from a file.
     pub fn mapped_window(&self) -> Option<&MappedWindow> {
         match self {
-            Self::Owned(_) => None,
+            Self::Owned(_) | Self::Borrowed(_) => None,
             Self::Mapped(window) => Some(window),
         }
     }

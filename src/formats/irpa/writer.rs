@@ -100,6 +100,7 @@ pub fn write_archive(path: &Path, entries: &[ArchiveEntry]) -> Result<ArchivePla
 fn write_buffer(file: &File, offset: u64, buffer: &BufferHandle) -> io::Result<()> {
     match buffer {
         BufferHandle::Owned(bytes) => file.write_all_at(bytes, offset),
+        BufferHandle::Borrowed(lent) => file.write_all_at(lent.bytes(), offset),
         BufferHandle::Mapped(window) => copy_window(window, file, offset),
     }
 }
