@@ -1,5 +1,7 @@
-//! Links irex against IREE's compiler library and gives every binary an
-//! rpath to it, so nothing needs `LD_LIBRARY_PATH`.
+//! Links irex against IREE's compiler library and gives every binary of the
+//! build tree an rpath to it, so nothing needs `LD_LIBRARY_PATH`.
+//! `scripts/install` rewrites that rpath relative to the installed binary
+//! (`$ORIGIN/../lib`), so an install tree names no folder of this machine.
 //!
 //! `MLIR_SYS_220_PREFIX` points at the `llvm-config` stand-in folder that
 //! `scripts/setup` writes; its `lib/` holds `libIREECompiler.so` (a symlink
@@ -20,8 +22,4 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", lib.display());
     println!("cargo:rustc-link-lib=dylib=IREECompiler");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
-    println!(
-        "cargo:rustc-env=IREX_BUILD_TOOLCHAIN={}",
-        lib.parent().unwrap().display()
-    );
 }

@@ -10,6 +10,7 @@ mod logits;
 mod pack;
 mod print;
 mod progress;
+mod target;
 mod verify;
 
 use std::io::Write;

@@ -695,3 +695,48 @@ fn output_onto_a_symlink_writes_its_target_and_onto_a_folder_is_refused() {
     );
     assert!(line.contains("irex replaces only regular files"), "{line}");
 }
+
+#[test]
+fn iree_flags_pass_through_checked_by_iree_and_recorded() {
+    let gguf = tiny_gguf();
+    let export = ["export", path(&gguf), "--seq-len", "8", "--no-compile"];
+    refused(
+        &[
+            &export[..],
+            &["-o", "flags-bad", "--iree-flag=--iree-no-such-flag=1"],
+        ]
+        .concat(),
+        "option not found: iree-no-such-flag",
+    );
+    refused(
+        &[
+            &export[..],
+            &["-o", "flags-bad", "--", "--iree-opt-level=O9"],
+        ]
+        .concat(),
+        "option parse error for: iree-opt-level=O9",
+    );
+    assert!(!scratch().join("flags-bad").exists(), "nothing written");
+    let out = scratch().join("flags-out");
+    let flags = [
+        "--target",
+        "vulkan",
+        "-o",
+        path(&out),
+        "--iree-flag=--iree-opt-level=O3",
+        "--",
+        "--iree-opt-const-eval=false",
+    ];
+    succeeds(&[&export[..], &flags[..]].concat());
+    let manifest = Manifest::read(&out).unwrap();
+    assert_eq!(
+        manifest.compile_flags,
+        [
+            "--iree-hal-target-device=vulkan",
+            "--iree-opt-level=O3",
+            "--iree-opt-const-eval=false"
+        ],
+        "`--target vulkan` is IREE's vulkan device; both kinds of pass-through recorded in order"
+    );
+    assert_eq!(manifest.device, "vulkan");
+}

@@ -16,13 +16,13 @@ use irex::formats::manifest::Manifest;
 use irex::hlo::{
     ConstantMaterializationPolicy, IntegerKernel, PrintOptions, archive_entries, print_module_bytes,
 };
-use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::QuantMode;
 use irex::models::tutorial::Example;
 use irex::models::{Model, ModelKind};
 
 use super::progress::StderrProgress;
+use super::target::TargetArgs;
 
 /// Which MLIR form to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -96,12 +96,9 @@ pub struct ExportArgs {
     /// Also compile to this .vmfb (file and stdout exports).
     #[arg(long)]
     vmfb: Option<PathBuf>,
-    /// Target backend for the .vmfb: llvm-cpu, cuda, rocm, vulkan-spirv.
-    #[arg(long, default_value = "llvm-cpu")]
-    target: String,
-    /// Target CPU (llvm-cpu, default host) or GPU architecture (cuda, default sm_80).
-    #[arg(long)]
-    target_cpu: Option<String>,
+    /// Target and IREE compiler flags of the .vmfb.
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 fn parse_example(name: &str) -> Result<Example, String> {
@@ -151,11 +148,7 @@ fn export_options(args: &ExportArgs) -> ExportOptions {
         quant: args.quant,
         generation_loop: args.generation_loop,
         kernel: args.int_kernel,
-        compile: CompileOptions {
-            target: args.target.clone(),
-            target_cpu: args.target_cpu.clone(),
-            ..CompileOptions::default()
-        },
+        compile: args.target.compile_options(),
         selection: ArtifactSelection {
             text: matches!(emit, Emit::Text | Emit::Both),
             bytecode: matches!(emit, Emit::Bytecode | Emit::Both),

@@ -123,6 +123,14 @@ fn embedded_linker() -> Option<PathBuf> {
     if std::env::var_os("IREE_LLVM_EMBEDDED_LINKER_PATH").is_some() {
         return None;
     }
+    let linker = loaded_compiler_library()?.parent()?.join("iree-lld");
+    linker.is_file().then_some(linker)
+}
+
+/// The real path of the `libIREECompiler.so` this process loaded (through
+/// any symlink), asked of the dynamic loader: where irex finds the tools
+/// that ship with it, wherever the library was found.
+pub(super) fn loaded_compiler_library() -> Option<PathBuf> {
     let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
     let symbol = super::ffi::ireeCompilerGetAPIVersion as *const libc::c_void;
     // SAFETY: dladdr only reads the address and fills `info`.
@@ -137,9 +145,7 @@ fn embedded_linker() -> Option<PathBuf> {
     }
     // SAFETY: a NUL-terminated path owned by the dynamic loader.
     let library = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-    let library = std::fs::canonicalize(std::ffi::OsStr::from_bytes(library.to_bytes())).ok()?;
-    let linker = library.parent()?.join("iree-lld");
-    linker.is_file().then_some(linker)
+    std::fs::canonicalize(std::ffi::OsStr::from_bytes(library.to_bytes())).ok()
 }
 
 /// Compiles `module` (built in `session`'s context) to a `.vmfb` at `path`.

@@ -101,6 +101,14 @@ pub(super) fn check(
     let message = unsafe { CStr::from_ptr(ffi::ireeCompilerErrorGetMessage(raw)) }
         .to_string_lossy()
         .into_owned();
+    // One line ("Error parsing flags: option not found: iree-x"): the
+    // compiler breaks its messages over lines, errors here are one line.
+    let message = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     // SAFETY: the handle is ours and destroyed exactly once.
     unsafe { ffi::ireeCompilerErrorDestroy(raw) };
     Err(IreeError::Api { operation, message })

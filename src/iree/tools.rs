@@ -9,18 +9,25 @@ use std::process::Command;
 use super::IreeError;
 use crate::formats::npy::NpyArray;
 
-/// The folder `scripts/setup` fills with the tools, baked in at build time.
-const BUILD_TOOLCHAIN: &str = env!("IREX_BUILD_TOOLCHAIN");
-
-/// Finds an IREE tool: `$IREX_IREE_TOOLS/NAME`, then the toolchain folder
-/// irex was built against, then `PATH`.
+/// Finds an IREE tool: `$IREX_IREE_TOOLS/NAME`, then beside the
+/// `libIREECompiler.so` irex loaded (the compiler wheel's tools) and in the
+/// runtime wheel installed next to it (`iree/_runtime_libs`), then `PATH`.
+/// No folder of the machine irex was built on is baked in.
 pub fn find(name: &str) -> Result<PathBuf, IreeError> {
     let mut searched = Vec::new();
     let mut folders: Vec<PathBuf> = Vec::new();
     if let Some(folder) = std::env::var_os("IREX_IREE_TOOLS") {
         folders.push(folder.into());
     }
-    folders.push(Path::new(BUILD_TOOLCHAIN).join("bin"));
+    if let Some(libraries) = super::compile::loaded_compiler_library()
+        .as_deref()
+        .and_then(Path::parent)
+    {
+        folders.push(libraries.to_path_buf());
+        if let Some(iree) = libraries.parent().and_then(Path::parent) {
+            folders.push(iree.join("_runtime_libs"));
+        }
+    }
     if let Some(path) = std::env::var_os("PATH") {
         folders.extend(std::env::split_paths(&path));
     }

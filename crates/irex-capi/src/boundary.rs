@@ -51,13 +51,29 @@ impl Failure {
     }
 }
 
+/// The status of `error`: I/O (a file missing, unreadable or unwritable)
+/// apart from what is wrong inside a file, and both apart from the compiler.
+fn status_of(error: &irex::Error) -> irex_status {
+    use irex::formats::{FormatError, FormatErrorKind};
+    use irex::models::ModelError;
+    let is_io = |format: &FormatError| matches!(format.kind, FormatErrorKind::Io(_));
+    match error {
+        irex::Error::Io { .. } | irex::Error::Model(ModelError::Io { .. }) => IREX_ERROR_IO,
+        irex::Error::Format(format) | irex::Error::Model(ModelError::Format(format))
+            if is_io(format) =>
+        {
+            IREX_ERROR_IO
+        }
+        irex::Error::Hlo(_) | irex::Error::Iree(_) | irex::Error::Model(ModelError::Hlo(_)) => {
+            IREX_ERROR_COMPILER
+        }
+        _ => IREX_ERROR_INPUT,
+    }
+}
+
 impl From<irex::Error> for Failure {
     fn from(error: irex::Error) -> Self {
-        let status = match &error {
-            irex::Error::Io { .. } => IREX_ERROR_IO,
-            irex::Error::Hlo(_) | irex::Error::Iree(_) => IREX_ERROR_COMPILER,
-            _ => IREX_ERROR_INPUT,
-        };
+        let status = status_of(&error);
         Self {
             status,
             message: irex::diagnostic::error_message(&error),

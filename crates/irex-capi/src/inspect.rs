@@ -32,6 +32,9 @@ pub unsafe extern "C" fn irex_inspect(
     length: *mut usize,
 ) -> irex_status {
     guard(|| {
+        if length.is_null() {
+            return Err(Failure::invalid("length is null"));
+        }
         // SAFETY: the caller's contract.
         let path = unsafe { self::path(path, "path") }?;
         let kind = detect(&path).map_err(|error| Failure {

@@ -75,6 +75,9 @@ pub unsafe extern "C" fn irex_write_mlir(
     length: *mut usize,
 ) -> irex_status {
     guard(|| {
+        if length.is_null() {
+            return Err(Failure::invalid("length is null"));
+        }
         // SAFETY: the caller's contract.
         let model = unsafe { path(model, "model path") }?;
         if !(IREX_MLIR_BYTECODE..=IREX_MLIR_TEXT_WITH_LOCATIONS).contains(&format) {
@@ -130,6 +133,9 @@ pub unsafe extern "C" fn irex_import(
     guard(|| {
         if module_operation.is_null() {
             return Err(Failure::invalid("module_operation is null"));
+        }
+        if context.is_null() {
+            return Err(Failure::invalid("the MLIR context is null"));
         }
         // SAFETY: the caller's contract.
         let model = unsafe { path(model, "model path") }?;
