@@ -9,7 +9,8 @@
 //! passes only if it fails: that is how the suite proves a wrong CHECK fails.
 //!
 //! Substitutions: `%s` the test file, `%S` its folder, `%t` a scratch path
-//! unique to the file. `PATH` starts with the folder of the `irex` binary
+//! unique to the file, `%python` the Python of `.venv` (with `gguf`, for
+//! the scripts that make test models). `PATH` starts with the folder of the `irex` binary
 //! under test and the toolchain folder (`FileCheck`, `not`, IREE's tools).
 
 use std::path::{Path, PathBuf};
@@ -231,8 +232,10 @@ fn search_path() -> String {
 }
 
 fn run_pipeline(file: &Path, scratch: &Path, line: &RunLine) -> Result<String, String> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let shell = line
         .shell
+        .replace("%python", &python.display().to_string())
         .replace("%s", &file.display().to_string())
         .replace("%S", &file.parent().unwrap().display().to_string())
         .replace("%t", &scratch.join("t").display().to_string());
