@@ -237,3 +237,82 @@ fn unusual_but_printable_keys_round_trip_through_text() {
     let reparsed = parse_module(context, text.as_bytes(), "printed").unwrap();
     assert_eq!(print_module(&reparsed, Default::default()), text);
 }
+
+/// The escape hatch builds an op irex has no builder for, refuses one
+/// MLIR does not know and an attribute it cannot parse, and leaves a wrong
+/// op to the verifiers, named by its location.
+#[test]
+fn any_op_by_name_is_built_refused_or_verified() {
+    let session = CompileOptions::default().session().unwrap();
+    let mut module = inline_module(&session);
+    let mut main = module.function("main", &[f32_tensor(&[3])]).unwrap();
+    let x = main.argument(0);
+    let sine = main
+        .op(
+            "stablehlo.sine",
+            "hatch.sine",
+            &[x],
+            &[],
+            &[f32_tensor(&[3])],
+        )
+        .unwrap();
+    let unknown = main
+        .op(
+            "stablehlo.no_such_op",
+            "hatch.unknown",
+            &[x],
+            &[],
+            &[f32_tensor(&[3])],
+        )
+        .unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("no op `stablehlo.no_such_op` is registered"),
+        "{unknown}"
+    );
+    let attribute = main
+        .attribute("hatch.bad", "#stablehlo<no_such_thing>")
+        .unwrap_err();
+    assert!(
+        matches!(&attribute, HloError::Build { location, .. } if location == "hatch.bad"),
+        "{attribute}"
+    );
+    // A result type the op's verifier refuses: built, then caught at finish.
+    let wrong = main
+        .op(
+            "stablehlo.cosine",
+            "hatch.wrong",
+            &[x],
+            &[],
+            &[f32_tensor(&[4])],
+        )
+        .unwrap();
+    main.finish(&[sine[0], wrong[0]]).unwrap();
+    let Err(HloError::Verification { diagnostics }) = module.finish() else {
+        panic!("a cosine of another shape must fail verification");
+    };
+    assert_eq!(
+        diagnostics[0].location.as_deref(),
+        Some("loc(\"hatch.wrong\")")
+    );
+    let session = CompileOptions::default().session().unwrap();
+    let mut module = inline_module(&session);
+    let mut main = module.function("main", &[f32_tensor(&[3])]).unwrap();
+    let x = main.argument(0);
+    let sine = main
+        .op(
+            "stablehlo.sine",
+            "hatch.sine",
+            &[x],
+            &[],
+            &[f32_tensor(&[3])],
+        )
+        .unwrap();
+    main.finish(&sine).unwrap();
+    let text = print_module(&module.finish().unwrap().module, Default::default());
+    assert!(
+        text.contains("stablehlo.sine %arg0 : tensor<3xf32>"),
+        "{text}"
+    );
+}

@@ -8,6 +8,7 @@ pub(super) mod constants;
 pub(super) mod control;
 pub(super) mod dot;
 pub(super) mod elementwise;
+pub(super) mod generic;
 pub(super) mod indexing;
 pub(super) mod reduce;
 pub(super) mod shape;
