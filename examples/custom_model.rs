@@ -61,7 +61,13 @@ fn build(module: &mut ModuleBuilder<'_>) -> irex::Result<()> {
     let h = main.dot_general("mlp.layer1", w1, x, &matvec)?;
     let h = main.add("mlp.layer1.bias", h, b1)?;
     let hidden = main.type_of(h).clone();
-    let sine = main.op("stablehlo.sine", "mlp.sine", &[h], &[], &[hidden.clone()])?[0];
+    let sine = main.op(
+        "stablehlo.sine",
+        "mlp.sine",
+        &[h],
+        &[],
+        std::slice::from_ref(&hidden),
+    )?[0];
     let zero = main.splat_constant("mlp.zero", ElementType::F32, &[HIDDEN as u64], 0.0)?;
     let greater = main.attribute("mlp.relu", "#stablehlo<comparison_direction GT>")?;
     let positive = main.op(
