@@ -68,14 +68,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--only", choices=["minilm", "smollm2"], help="benchmark one model only")
+    parser.add_argument("--only", choices=["minilm", "smollm2", "ingestion"],
+                        help="one model only, or only MLIR text against bytecode")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="irex-bench-")
     try:
-        if args.only != "smollm2":
+        if args.only in (None, "minilm"):
             run(scratch, args)
-        if args.only != "minilm":
+        if args.only in (None, "smollm2"):
             run_llama(scratch, args)
+        if args.only in (None, "ingestion"):
+            run_ingestion(scratch, args)
     finally:
         shutil.rmtree(scratch)
 
@@ -303,6 +306,35 @@ def run(scratch, args):
         rows.append((label, *measure(command, repeat), base))
     table("Compiling with iree-compile (llvm-cpu, host)", rows)
     print("\nInput sizes: " + ", ".join(f"{label.split(' ', 1)[1]}: {size:.2f} MB" for label, size in sizes.items()))
+
+
+def run_ingestion(scratch, args):
+    """What MLIR bytecode saves over text where a module enters IREE:
+    `iree-compile --compile-to=input --emit-mlir-bytecode` (parse, verify,
+    import; written back as bytecode, so output is the same for both) of SmolLM2's
+    module with its weights inline (`--policy inline`: 100 MB of dense
+    resources) and external (`#flow.parameter.named`), text against
+    bytecode, all four written by one irex export each."""
+    repeat, seq = args.repeat, str(args.seq_len)
+    print(f"\nSmolLM2-135M Q4_1, seq-len {seq}: MLIR text against bytecode into iree-compile, {repeat} runs each")
+    inputs = {}
+    for policy in ("inline", "external"):
+        folder = f"{scratch}/ingest-{policy}"
+        subprocess.run([IREX, "export", GGUF, "-o", folder, "--seq-len", seq, "--policy", policy, "--emit", "both",
+                        "--no-compile"], check=True, stderr=subprocess.DEVNULL)
+        inputs[policy] = folder
+    flags = ["--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=llvm-cpu",
+             "--iree-llvmcpu-target-cpu=host", "--compile-to=input", "--emit-mlir-bytecode"]
+    rows, sizes = [], []
+    for policy, folder in inputs.items():
+        bytecode = f"iree-compile --compile-to=input, {policy} weights, bytecode"
+        for form, name, base in (("bytecode", "model.mlirbc", None), ("text", "model.mlir", bytecode)):
+            label = f"iree-compile --compile-to=input, {policy} weights, {form}"
+            command = [os.path.join(TOOLS, "iree-compile"), *flags, f"{folder}/{name}", "-o", f"{scratch}/in.mlir"]
+            rows.append((label, *measure(command, repeat), base))
+            sizes.append(f"{policy} {form}: {file_size(f'{folder}/{name}'):.2f} MB")
+    table("Ingesting the module (ratio: text against bytecode of the same module)", rows)
+    print("\nInput sizes: " + ", ".join(sizes))
 
 
 if __name__ == "__main__":
