@@ -55,6 +55,7 @@ enum Command {
 /// outputs being written before the process ends. A reader that closed stdout early (`irex print | head`) ends
 /// the command quietly and successfully, as it does for `cat`.
 pub fn main() -> ExitCode {
+    find_compiler_tools_on_path();
     let cli = Cli::parse();
     if let Err(error) = irex::output::remove_temporaries_on_signals() {
         eprintln!("irex: cannot watch for signals: {error}");
@@ -78,6 +79,28 @@ pub fn main() -> ExitCode {
             eprintln!("irex: {}", message(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Appends the folder of the loaded `libIREECompiler.so` to `PATH`, where
+/// IREE's ROCm target looks for `iree-lld` (it looks beside the running
+/// executable, which is irex, and on `PATH` only).
+fn find_compiler_tools_on_path() {
+    let Some(folder) = irex::iree::compiler_tools_folder() else {
+        return;
+    };
+    let mut folders: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
+    if folders.contains(&folder) {
+        return;
+    }
+    folders.push(folder);
+    if let Ok(path) = std::env::join_paths(folders) {
+        // SAFETY: called first thing in `main`, before irex starts any
+        // thread (the signal thread, the runtime's), so nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var("PATH", path) };
     }
 }
 

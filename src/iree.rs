@@ -15,7 +15,7 @@ pub mod runtime;
 mod session;
 pub mod tools;
 
-pub use compile::{CompileOptions, DataTiling, compile_module};
+pub use compile::{CompileOptions, DataTiling, compile_module, compiler_tools_folder};
 pub use error::IreeError;
 pub use invocation::{Invocation, Output};
 pub use session::{API_MAJOR_VERSION, HostContext, Session, api_version, revision};

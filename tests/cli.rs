@@ -740,3 +740,34 @@ fn iree_flags_pass_through_checked_by_iree_and_recorded() {
     );
     assert_eq!(manifest.device, "vulkan");
 }
+
+/// The GPU targets compile by the names users type: `rocm` finds the ROCm
+/// bitcode and `iree-lld` beside IREE's library, as `iree-compile` does.
+#[test]
+fn rocm_and_vulkan_compile_by_the_names_users_type() {
+    for target in ["rocm", "hip", "vulkan"] {
+        let vmfb = scratch().join(format!("linear-{target}.vmfb"));
+        let mlir = scratch().join(format!("linear-{target}.mlir"));
+        let args = [
+            "export",
+            "--example",
+            "linear",
+            "-o",
+            path(&mlir),
+            "--vmfb",
+            path(&vmfb),
+        ];
+        succeeds(&[&args[..], &["--target", target]].concat());
+        let bytes = std::fs::read(&vmfb).unwrap();
+        assert!(bytes.len() > 1000, "{target}: a module");
+        let format = if target == "vulkan" {
+            "vulkan-spirv-fb"
+        } else {
+            "rocm-hsaco-fb"
+        };
+        assert!(
+            bytes.windows(format.len()).any(|w| w == format.as_bytes()),
+            "{target}: the module holds a {format} executable"
+        );
+    }
+}

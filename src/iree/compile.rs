@@ -85,10 +85,16 @@ impl CompileOptions {
                 "--iree-hal-target-device=cuda".to_string(),
                 format!("--iree-cuda-target={}", cpu.unwrap_or("sm_80")),
             ],
-            "rocm" | "hip" => vec![
-                "--iree-hal-target-device=hip".to_string(),
-                format!("--iree-hip-target={}", cpu.unwrap_or("gfx942")),
-            ],
+            "rocm" | "hip" => {
+                let mut flags = vec![
+                    "--iree-hal-target-device=hip".to_string(),
+                    format!("--iree-rocm-target={}", cpu.unwrap_or("gfx942")),
+                ];
+                if let Some(bitcode) = rocm_bitcode() {
+                    flags.push(format!("--iree-rocm-bc-dir={}", bitcode.display()));
+                }
+                flags
+            }
             "vulkan" | "vulkan-spirv" => vec!["--iree-hal-target-device=vulkan".to_string()],
             other => vec![format!("--iree-hal-target-backends={other}")],
         };
@@ -125,6 +131,24 @@ fn embedded_linker() -> Option<PathBuf> {
     }
     let linker = loaded_compiler_library()?.parent()?.join("iree-lld");
     linker.is_file().then_some(linker)
+}
+
+/// The ROCm device libraries (`ocml.bc`, `ockl.bc`) that ship beside the
+/// loaded `libIREECompiler.so`: the compiler looks for them relative to the
+/// running executable, as for `iree-lld`, and irex is not `iree-compile`.
+fn rocm_bitcode() -> Option<PathBuf> {
+    let folder = loaded_compiler_library()?
+        .parent()?
+        .join("iree_platform_libs/rocm");
+    folder.join("ocml.bc").is_file().then_some(folder)
+}
+
+/// The folder of the `libIREECompiler.so` this process loaded, where its
+/// tools are (`iree-lld`, `iree-compile`). IREE's ROCm target looks for
+/// `iree-lld` only beside the running executable and on `PATH`, so the
+/// `irex` command adds this folder to its `PATH` at start.
+pub fn compiler_tools_folder() -> Option<PathBuf> {
+    Some(loaded_compiler_library()?.parent()?.to_path_buf())
 }
 
 /// The real path of the `libIREECompiler.so` this process loaded (through
