@@ -45,7 +45,7 @@ pub struct ExportOptions {
     /// Also build an in-module generation loop (`generate`).
     pub generation_loop: bool,
     /// The integer kernel of packed contractions (default: chosen for the
-    /// target, see [`integer_kernel`]).
+    /// target: AVX-512 VNNI hosts get nibbles, every other target bytes).
     pub kernel: Option<IntegerKernel>,
     /// Target and compiler flags.
     pub compile: CompileOptions,
