@@ -183,6 +183,15 @@ pub unsafe fn handle_mut<'a, T>(pointer: *mut T, what: &str) -> Result<&'a mut T
     unsafe { pointer.as_mut() }.ok_or_else(|| Failure::invalid(format!("{what} is null")))
 }
 
+/// Refuses a null `length`: calls with a variable-size result check it
+/// before their work, so a caller's mistake costs no model build.
+pub fn require_length(length: *mut usize) -> Result<(), Failure> {
+    if length.is_null() {
+        return Err(Failure::invalid("length is null"));
+    }
+    Ok(())
+}
+
 /// Hands `bytes` to the caller the way every variable-size result is:
 /// `*length` gets the full size (plus a NUL when `nul` is set); the bytes
 /// are copied only when `capacity` holds them all, otherwise the call
@@ -200,9 +209,7 @@ pub unsafe fn hand_out(
     length: *mut usize,
 ) -> Result<(), Failure> {
     let needed = bytes.len() + usize::from(nul);
-    if length.is_null() {
-        return Err(Failure::invalid("length is null"));
-    }
+    require_length(length)?;
     // SAFETY: checked non-null; the caller's contract makes it writable.
     unsafe { *length = needed };
     if capacity < needed {

@@ -12,7 +12,7 @@ use irex::formats::safetensors::Safetensors;
 use irex::tensor::{BufferHandle, MappedFile};
 use serde_json::{Value, json};
 
-use crate::boundary::{Failure, IREX_ERROR_IO, guard, hand_out, irex_status, path};
+use crate::boundary::{Failure, IREX_ERROR_IO, guard, hand_out, irex_status, path, require_length};
 
 /// Describes the GGUF file, safetensors checkpoint (file, shard index or
 /// folder) or `.irpa` archive at `path`, after validating it, as a JSON
@@ -32,9 +32,7 @@ pub unsafe extern "C" fn irex_inspect(
     length: *mut usize,
 ) -> irex_status {
     guard(|| {
-        if length.is_null() {
-            return Err(Failure::invalid("length is null"));
-        }
+        require_length(length)?;
         // SAFETY: the caller's contract.
         let path = unsafe { self::path(path, "path") }?;
         let kind = detect(&path).map_err(|error| Failure {

@@ -11,7 +11,7 @@ use irex::iree::{HostContext, Session};
 use irex::melior::ir::operation::OperationLike;
 use irex::models::Model;
 
-use crate::boundary::{Failure, guard, hand_out, irex_status, path};
+use crate::boundary::{Failure, guard, hand_out, irex_status, path, require_length};
 use crate::options::{Options, export_options};
 
 /// Which form of MLIR `irex_write_mlir` writes.
@@ -75,9 +75,7 @@ pub unsafe extern "C" fn irex_write_mlir(
     length: *mut usize,
 ) -> irex_status {
     guard(|| {
-        if length.is_null() {
-            return Err(Failure::invalid("length is null"));
-        }
+        require_length(length)?;
         // SAFETY: the caller's contract.
         let model = unsafe { path(model, "model path") }?;
         if !(IREX_MLIR_BYTECODE..=IREX_MLIR_TEXT_WITH_LOCATIONS).contains(&format) {
