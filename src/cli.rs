@@ -3,6 +3,7 @@
 
 mod compile;
 mod embed;
+mod equivalent;
 mod export;
 mod generate;
 mod inspect;

@@ -36,4 +36,4 @@ pub use quant::contract::{
     ActivationBlocks, BlockActivation, CONTRACTED_FORMATS, IntegerKernel, nibble_order,
 };
 pub use quant::ggml::PACKED_FORMATS;
-pub use quant::lower::lower_uniform_quantization;
+pub use quant::lower::{lower_uniform_quantization, uniform_dequantizations};

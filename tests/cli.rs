@@ -771,3 +771,88 @@ fn rocm_and_vulkan_compile_by_the_names_users_type() {
         );
     }
 }
+
+/// Runs `line` in a shell that finds IREE's tools (the venv's) and irex.
+fn shell(line: &str) -> String {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin");
+    let irex = Path::new(IREX).parent().unwrap();
+    let search = format!(
+        "{}:{}:{}",
+        venv.display(),
+        irex.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new("sh")
+        .args(["-c", line])
+        .env("PATH", search)
+        .current_dir(scratch())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "`{line}` failed: {stderr}");
+    String::from_utf8(run.stdout).unwrap()
+}
+
+/// Runs the printed `iree-run-module` lines (after the printed
+/// `iree-compile` one) on the module `printed` names and on `ours`, which
+/// must give the same results.
+fn printed_runs_match(lines: &[&str], printed: &Path, ours: &Path) {
+    for line in lines {
+        let with_printed = shell(line);
+        let with_ours = shell(&line.replace(path(printed), path(ours)));
+        assert!(with_printed.contains("result[0]"), "{with_printed}");
+        assert_eq!(with_printed, with_ours, "`{line}` on both modules");
+    }
+}
+
+/// `--print-commands` prints what IREE's own tools need to redo an export:
+/// IREE's `iree-compile` with the printed flags builds a module that
+/// computes what irex's does, and the printed `iree-run-module` calls run
+/// it. A module with `!quant.uniform` weights (which `iree-compile` alone
+/// refuses) is piped through `irex print --lower-quant` first.
+#[test]
+fn printed_commands_redo_the_export_with_iree_tools() {
+    let out = scratch().join("commands-out");
+    let gguf = tiny_gguf();
+    let args = ["export", path(&gguf), "--seq-len", "8", "-o", path(&out)];
+    let script = String::from_utf8(succeeds(&[&args[..], &["--print-commands"]].concat())).unwrap();
+    let lines: Vec<&str> = script.lines().collect();
+    assert_eq!(lines.len(), 3, "compile, prefill, decode: {script}");
+    assert!(lines[0].starts_with("iree-compile "), "{script}");
+    assert!(lines[1].contains("--function=prefill") && lines[2].contains("--function=decode"));
+    let vmfb = out.join("model.vmfb");
+    let ours = scratch().join("commands-irex.vmfb");
+    std::fs::rename(&vmfb, &ours).unwrap();
+    shell(lines[0]);
+    printed_runs_match(&lines[1..], &vmfb, &ours);
+
+    let mlir = scratch().join("commands-int8.mlir");
+    let vmfb = scratch().join("commands-int8.vmfb");
+    let example = ["export", "--example", "int8-linear", "-o", path(&mlir)];
+    let script = succeeds(&[&example[..], &["--vmfb", path(&vmfb), "--print-commands"]].concat());
+    let script = String::from_utf8(script).unwrap();
+    let lines: Vec<&str> = script.lines().collect();
+    assert!(
+        lines[0].starts_with("irex print --lower-quant "),
+        "{script}"
+    );
+    let ours = scratch().join("commands-int8-irex.vmfb");
+    std::fs::rename(&vmfb, &ours).unwrap();
+    shell(lines[0]);
+    printed_runs_match(&lines[1..], &vmfb, &ours);
+    let compiled = scratch().join("commands-int8-compiled.vmfb");
+    let compile = [
+        "compile",
+        path(&mlir),
+        "-o",
+        path(&compiled),
+        "--print-commands",
+    ];
+    let line = String::from_utf8(succeeds(&compile)).unwrap();
+    let expected = lines[0].replace(path(&vmfb), path(&compiled));
+    assert_eq!(
+        line.trim_end(),
+        expected,
+        "`irex compile` prints the same pipeline"
+    );
+}

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use irex::export::{
-    ArtifactSelection, DEFAULT_SCOPE, ExportOptions, Step, build_module, compile_to_vmfb,
+    ArtifactSelection, DEFAULT_SCOPE, ExportOptions, Step, build_module, commands, compile_to_vmfb,
     export_folder,
 };
 use irex::formats::irpa::write_archive;
 use irex::formats::manifest::Manifest;
 use irex::hlo::{
-    ConstantMaterializationPolicy, IntegerKernel, PrintOptions, archive_entries, print_module_bytes,
+    ConstantMaterializationPolicy, ConvertedModule, IntegerKernel, PrintOptions, archive_entries,
+    function_signatures, print_module_bytes, uniform_dequantizations,
 };
+use irex::iree::CompileOptions;
 use irex::melior::ir::operation::OperationLike;
 use irex::models::QuantMode;
 use irex::models::tutorial::Example;
@@ -99,6 +101,10 @@ pub struct ExportArgs {
     /// Target and IREE compiler flags of the .vmfb.
     #[command(flatten)]
     target: TargetArgs,
+    /// Also print the `iree-compile` and `iree-run-module` lines that redo
+    /// this export with IREE's own tools (to stdout; to stderr with -o -).
+    #[arg(long)]
+    print_commands: bool,
 }
 
 fn parse_example(name: &str) -> Result<Example, String> {
@@ -129,6 +135,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         );
         let manifest = export_folder(model.as_ref(), &args.output, &options, &mut progress)?;
         report(&manifest, &args.output);
+        if args.print_commands {
+            print_folder_commands(&manifest, &args.output)?;
+        }
         Ok(())
     }
 }
@@ -192,8 +201,14 @@ fn export_file(
     if emit == Emit::Both {
         bail!("--emit both needs a folder export; -o FILE and -o - receive one form");
     }
-    let session = options.compile.session()?;
+    let compile = options.compile_options(model)?;
+    let session = compile.session()?;
     let converted = build_module(model, session.context()?, options, progress)?;
+    // Read before compiling: the compiler rewrites the module in place.
+    let commands = args
+        .print_commands
+        .then(|| file_commands(args, &compile, &converted))
+        .transpose()?;
     let parameters = converted.parameters.len();
     if parameters > 0 && args.irpa.is_none() && model.kind() != ModelKind::Example {
         bail!(
@@ -227,7 +242,55 @@ fn export_file(
             compile_to_vmfb(&session, &converted.module, path)
         })?;
     }
+    if let Some(script) = commands {
+        super::equivalent::print(&script, args.output == Path::new("-"))?;
+    }
     Ok(())
+}
+
+/// The IREE command lines of a one-file export: `iree-compile` of the file
+/// written (`-`: the stream) to `--vmfb` (or the file's name with `.vmfb`),
+/// then a call of each function with `--irpa`'s weights.
+fn file_commands(
+    args: &ExportArgs,
+    compile: &CompileOptions,
+    converted: &ConvertedModule<'_>,
+) -> anyhow::Result<String> {
+    let vmfb = match (&args.vmfb, args.output == Path::new("-")) {
+        (Some(path), _) => path.clone(),
+        (None, true) => PathBuf::from("model.vmfb"),
+        (None, false) => args.output.with_extension("vmfb"),
+    };
+    let parameters: Vec<(String, PathBuf)> = args
+        .irpa
+        .iter()
+        .map(|path| (converted.scope.clone(), path.clone()))
+        .collect();
+    let mut lines = vec![commands::iree_compile_line(
+        &args.output,
+        &compile.portable_flags(),
+        &vmfb,
+    )];
+    for function in function_signatures(&converted.module)? {
+        lines.push(commands::iree_run_module_line(
+            &vmfb,
+            &function,
+            &parameters,
+            compile.runtime_device(),
+        ));
+    }
+    let lower_first = uniform_dequantizations(&converted.module)? > 0;
+    Ok(commands::shell_script(&lines, lower_first))
+}
+
+/// Prints the IREE command lines that redo the folder export `out`.
+fn print_folder_commands(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
+    let lines = commands::folder_commands(manifest, out);
+    let lower_first = match lines.first().and_then(|line| line.get(1)) {
+        Some(mlir) => super::equivalent::needs_lowering(Path::new(mlir))?,
+        None => false,
+    };
+    super::equivalent::print(&commands::shell_script(&lines, lower_first), false)
 }
 
 fn report(manifest: &Manifest, out: &Path) {

@@ -106,6 +106,15 @@ impl ExportOptions {
     }
 }
 
+impl ExportOptions {
+    /// The compile options an export of `model` compiles with: these
+    /// options' target and flags, on the data-tiling path its graph needs.
+    pub fn compile_options(&self, model: &dyn Model) -> Result<CompileOptions, ModelError> {
+        let graph = self.graph_options(model)?;
+        Ok(compile_options(model, &graph, &self.compile))
+    }
+}
+
 /// Builds and verifies `model`'s module in `context`.
 pub fn build_module<'c>(
     model: &dyn Model,
@@ -198,7 +207,7 @@ pub fn export_folder(
         parameter_scope: converted.scope.clone(),
         target: compile.target.clone(),
         target_cpu: compile.target_cpu.clone(),
-        compile_flags: recorded_flags(&compile),
+        compile_flags: compile.portable_flags(),
         iree_version: revision(),
         device: compile.runtime_device().into(),
         batch: graph.batch,
@@ -277,14 +286,4 @@ fn compile_options(
         compile.data_tiling = DataTiling::DispatchCreation;
     }
     compile
-}
-
-/// The compile flags to record: the session's, without paths of this
-/// machine (the embedded linker's), which would not hold elsewhere.
-fn recorded_flags(compile: &CompileOptions) -> Vec<String> {
-    compile
-        .session_flags()
-        .into_iter()
-        .filter(|flag| !flag.starts_with("--iree-llvmcpu-embedded-linker-path="))
-        .collect()
 }

@@ -102,6 +102,17 @@ impl CompileOptions {
         flags
     }
 
+    /// The session flags without the paths of this machine that irex adds
+    /// (the embedded linker, the ROCm bitcode): what a manifest records and
+    /// what an `iree-compile` command line needs, since `iree-compile` finds
+    /// both beside itself.
+    pub fn portable_flags(&self) -> Vec<String> {
+        self.session_flags()
+            .into_iter()
+            .filter(|flag| !is_machine_path_flag(flag))
+            .collect()
+    }
+
     /// Creates a session configured for this target.
     pub fn session(&self) -> Result<Session, IreeError> {
         let mut session = Session::new()?;
@@ -118,6 +129,17 @@ impl CompileOptions {
             _ => "local-task",
         }
     }
+}
+
+/// Whether `flag` is one irex adds to point IREE's compiler at a file of
+/// this machine.
+fn is_machine_path_flag(flag: &str) -> bool {
+    [
+        "--iree-llvmcpu-embedded-linker-path=",
+        "--iree-rocm-bc-dir=",
+    ]
+    .iter()
+    .any(|prefix| flag.starts_with(prefix))
 }
 
 /// Returns the `iree-lld` that ships beside the loaded `libIREECompiler.so`.

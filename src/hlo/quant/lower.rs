@@ -57,6 +57,13 @@ pub fn lower_uniform_quantization<'c>(
     Ok(found.dequantizations.len())
 }
 
+/// How many `stablehlo.uniform_dequantize` ops `module` has: the ones
+/// [`lower_uniform_quantization`] must lower before IREE's own
+/// `iree-compile` could take the module.
+pub fn uniform_dequantizations(module: &Module<'_>) -> Result<usize, HloError> {
+    Ok(QuantizedOps::collect(module)?.dequantizations.len())
+}
+
 /// What the lowering rewrites, found in one walk before anything changes.
 #[derive(Default)]
 struct QuantizedOps {
