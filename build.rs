@@ -1,7 +1,7 @@
 //! Links irex against IREE's compiler library and gives every binary of the
 //! build tree an rpath to it, so nothing needs `LD_LIBRARY_PATH`.
-//! `scripts/install` rewrites that rpath relative to the installed binary
-//! (`$ORIGIN/../lib`), so an install tree names no folder of this machine.
+//! `scripts/install` removes that rpath (its launcher finds the library
+//! where irex runs), so an install tree names no folder of this machine.
 //!
 //! `MLIR_SYS_220_PREFIX` points at the `llvm-config` stand-in folder that
 //! `scripts/setup` writes; its `lib/` holds `libIREECompiler.so` (a symlink

@@ -34,7 +34,7 @@ function(_irex_find_compiler_lib out)
   if(_python)
     execute_process(
       COMMAND "${_python}" -c
-        "import iree.compiler, os; print(os.path.join(os.path.dirname(iree.compiler.__file__), '_mlir_libs', 'libIREECompiler.so'))"
+        "import importlib.util, os; spec = importlib.util.find_spec('iree.compiler'); print(os.path.join(list(spec.submodule_search_locations)[0], '_mlir_libs', 'libIREECompiler.so'))"
       OUTPUT_VARIABLE _found OUTPUT_STRIP_TRAILING_WHITESPACE
       RESULT_VARIABLE _status ERROR_QUIET)
     if(_status EQUAL 0)
@@ -67,7 +67,11 @@ if(NOT TARGET irex::irex)
     IMPORTED_LOCATION "${_irex_prefix}/lib/libirex.so"
     IMPORTED_SONAME "libirex.so"
     INTERFACE_INCLUDE_DIRECTORIES "${_irex_prefix}/include"
-    INTERFACE_LINK_LIBRARIES irex::IREECompiler)
+    # libirex.so records no search path (the tree moves), and a RUNPATH of
+    # the app does not reach a library's own dependencies: so the app itself
+    # needs libIREECompiler.so, even where the toolchain links --as-needed,
+    # and finds it by its RUNPATH to IREE_COMPILER_LIB's folder.
+    INTERFACE_LINK_LIBRARIES "-Wl,--push-state,--no-as-needed;irex::IREECompiler;-Wl,--pop-state")
 endif()
 
 if(NOT TARGET irex::irex_static)
@@ -82,6 +86,7 @@ if(NOT TARGET irex::irex_static)
     INTERFACE_LINK_OPTIONS "LINKER:--gc-sections")
 endif()
 
+# bin/irex finds libIREECompiler.so itself, the same two ways, when it runs.
 set(irex_EXECUTABLE "${_irex_prefix}/bin/irex")
 set(irex_LIBRARY "${_irex_prefix}/lib/libirex.so")
 set(irex_INCLUDE_DIR "${_irex_prefix}/include")
