@@ -237,12 +237,17 @@ irex_status irex_options_set_compile(struct irex_options_t *options, bool compil
 // Writes the compiler session flags irex uses for these options' target,
 // one a line, NUL-terminated: a host that compiles an imported module
 // (`irex_import`) sets them on its own session to get what `irex_export`
-// gets. Sizes as every variable-size result (see `irex.h`).
+// gets. With `model` (a path; may be null) they are that model's: a GGUF
+// whose weights stay packed takes IREE's dispatch-creation data tiling,
+// which keeps its integer contractions at 4 bits, and every other graph
+// the global-optimization one. Sizes as every variable-size result (see
+// `irex.h`).
 //
 // # Safety
-// `options` is null or live; `buffer` is null or writable for `capacity`
-// bytes; `length` is null or writable.
-irex_status irex_options_compile_flags(const struct irex_options_t *options, char *buffer, size_t capacity, size_t *length);
+// `options` is null or live; `model` is null or a NUL-terminated string;
+// `buffer` is null or writable for `capacity` bytes; `length` is null or
+// writable.
+irex_status irex_options_compile_flags(const struct irex_options_t *options, const char *model, char *buffer, size_t capacity, size_t *length);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -71,15 +71,18 @@ int main(int argc, char **argv) {
   expect_message("add_iree_flag(unknown)", "no-such-flag");
   expect("add_iree_flag(bad value)", irex_options_add_iree_flag(options, "--iree-opt-level=O9"), IREX_ERROR_COMPILER);
   expect("add_iree_flag(good)", irex_options_add_iree_flag(options, "--iree-opt-level=O2"), IREX_OK);
-  expect("compile_flags(NULL length)", irex_options_compile_flags(options, NULL, 0, NULL), IREX_ERROR_INVALID_ARGUMENT);
-  expect("compile_flags(size)", irex_options_compile_flags(options, NULL, 0, &length), IREX_ERROR_BUFFER_TOO_SMALL);
+  expect("compile_flags(NULL length)", irex_options_compile_flags(options, NULL, NULL, 0, NULL), IREX_ERROR_INVALID_ARGUMENT);
+  expect("compile_flags(size)", irex_options_compile_flags(options, NULL, NULL, 0, &length), IREX_ERROR_BUFFER_TOO_SMALL);
   if (length < 10) { printf("FAIL compile_flags length %zu\n", length); ++failures; }
-  expect("compile_flags(small)", irex_options_compile_flags(options, small, sizeof small, &length), IREX_ERROR_BUFFER_TOO_SMALL);
-  expect("compile_flags(NULL buffer, capacity 1 MiB)", irex_options_compile_flags(options, NULL, 1 << 20, &length), IREX_ERROR_INVALID_ARGUMENT);
+  expect("compile_flags(small)", irex_options_compile_flags(options, NULL, small, sizeof small, &length), IREX_ERROR_BUFFER_TOO_SMALL);
+  expect("compile_flags(NULL buffer, capacity 1 MiB)", irex_options_compile_flags(options, NULL, NULL, 1 << 20, &length), IREX_ERROR_INVALID_ARGUMENT);
   char *flags = malloc(length);
-  expect("compile_flags", irex_options_compile_flags(options, flags, length, &length), IREX_OK);
+  expect("compile_flags", irex_options_compile_flags(options, NULL, flags, length, &length), IREX_OK);
   if (!strstr(flags, "--iree-opt-level=O2")) { printf("FAIL compile_flags lacks the added flag\n"); ++failures; }
   free(flags);
+  expect("compile_flags(not UTF-8 model)", irex_options_compile_flags(options, not_utf8, NULL, 0, &length), IREX_ERROR_INVALID_ARGUMENT);
+  expect("compile_flags(not a model)", irex_options_compile_flags(options, not_a_model, NULL, 0, &length), IREX_ERROR_INPUT);
+  expect_message("compile_flags(not a model)", "notes.txt");
   irex_options_destroy(NULL);
 
   /* Models. */

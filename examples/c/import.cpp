@@ -1,10 +1,10 @@
 // A host that embeds IREE's compiler imports a model with irex straight
 // into its own compiler session: no file between the two, one process.
 //
-//   irex_import_example MODEL OUT.vmfb OUT.irpa [--seq-len N]
+//   irex_import_example MODEL OUT.vmfb OUT.irpa [--seq-len N [--expect-flag FLAG]]
 //
 // It creates an IREE compiler session with the flags irex would use for
-// the host CPU, borrows the session's MLIR context, lets irex build the
+// the model on the host CPU (FLAG must be one of them), borrows the session's MLIR context, lets irex build the
 // model's module in it (and write the .irpa of its weights), imports the
 // module into an invocation, runs IREE's pipeline and writes the .vmfb.
 #include <cstdio>
@@ -31,12 +31,12 @@ bool check(iree_compiler_error_t *error, const char *what) {
   return false;
 }
 
-// irex's session flags for `options` (one a line).
-std::vector<std::string> compile_flags(const irex_options_t *options) {
+// irex's session flags for `model` under `options` (one a line).
+std::vector<std::string> compile_flags(const irex_options_t *options, const char *model) {
   size_t length = 0;
-  irex_options_compile_flags(options, nullptr, 0, &length);
+  irex_options_compile_flags(options, model, nullptr, 0, &length);
   std::string text(length, '\0');
-  if (irex_options_compile_flags(options, text.data(), text.size(), &length) != IREX_OK) return {};
+  if (irex_options_compile_flags(options, model, text.data(), text.size(), &length) != IREX_OK) return {};
   text.resize(length - 1);
   std::vector<std::string> flags;
   size_t start = 0;
@@ -65,7 +65,7 @@ bool refuses_a_bare_context(const char *model) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s MODEL OUT.vmfb OUT.irpa [--seq-len N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL OUT.vmfb OUT.irpa [--seq-len N [--expect-flag FLAG]]\n", argv[0]);
     return 2;
   }
   irex_options_t *options = irex_options_create();
@@ -77,9 +77,18 @@ int main(int argc, char **argv) {
   if (!refuses_a_bare_context(argv[1])) return fail("a bare context", "was not refused");
 
   iree_compiler_session_t *session = ireeCompilerSessionCreate();
-  std::vector<std::string> flags = compile_flags(options);
+  std::vector<std::string> flags = compile_flags(options, argv[1]);
+  if (flags.empty()) return fail("irex_options_compile_flags", irex_last_error());
+  if (argc >= 8 && std::strcmp(argv[6], "--expect-flag") == 0) {
+    bool found = false;
+    for (const std::string &flag : flags) found = found || flag == argv[7];
+    if (!found) return fail("irex_options_compile_flags", "lacks the --expect-flag flag");
+  }
   std::vector<const char *> argv_flags;
-  for (const std::string &flag : flags) argv_flags.push_back(flag.c_str());
+  for (const std::string &flag : flags) {
+    std::printf("session flag %s\n", flag.c_str());
+    argv_flags.push_back(flag.c_str());
+  }
   if (!check(ireeCompilerSessionSetFlags(session, static_cast<int>(argv_flags.size()),
                                          argv_flags.data()),
              "ireeCompilerSessionSetFlags"))

@@ -24,7 +24,8 @@ pub const IREX_MLIR_TEXT: irex_mlir_format = 1;
 /// MLIR text with every op's location (`loc("blk.0.attn_q")`).
 pub const IREX_MLIR_TEXT_WITH_LOCATIONS: irex_mlir_format = 2;
 
-fn open_model(model: &Path) -> Result<Box<dyn Model>, Failure> {
+/// Opens a model file or folder, its errors as the ABI reports them.
+pub(crate) fn open_model(model: &Path) -> Result<Box<dyn Model>, Failure> {
     irex::models::open(model).map_err(|error| Failure::from(irex::Error::from(error)))
 }
 

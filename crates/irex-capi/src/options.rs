@@ -10,8 +10,10 @@ use irex::iree::CompileOptions;
 use irex::models::QuantMode;
 
 use crate::boundary::{
-    Failure, guard, guard_pointer, hand_out, handle, handle_mut, irex_status, text,
+    Failure, guard, guard_pointer, hand_out, handle, handle_mut, irex_status, path, require_length,
+    text,
 };
+use crate::model::open_model;
 
 /// The longest sequence and the largest batch a function may be built for;
 /// beyond them a module's activations alone would not fit a machine.
@@ -245,22 +247,39 @@ pub unsafe extern "C" fn irex_options_set_compile(
 /// Writes the compiler session flags irex uses for these options' target,
 /// one a line, NUL-terminated: a host that compiles an imported module
 /// (`irex_import`) sets them on its own session to get what `irex_export`
-/// gets. Sizes as every variable-size result (see `irex.h`).
+/// gets. With `model` (a path; may be null) they are that model's: a GGUF
+/// whose weights stay packed takes IREE's dispatch-creation data tiling,
+/// which keeps its integer contractions at 4 bits, and every other graph
+/// the global-optimization one. Sizes as every variable-size result (see
+/// `irex.h`).
 ///
 /// # Safety
-/// `options` is null or live; `buffer` is null or writable for `capacity`
-/// bytes; `length` is null or writable.
+/// `options` is null or live; `model` is null or a NUL-terminated string;
+/// `buffer` is null or writable for `capacity` bytes; `length` is null or
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn irex_options_compile_flags(
     options: *const Options,
+    model: *const c_char,
     buffer: *mut c_char,
     capacity: usize,
     length: *mut usize,
 ) -> irex_status {
     guard(|| {
+        require_length(length)?;
         // SAFETY: the caller's contract.
         let options = unsafe { handle(options, "options") }?;
-        let flags = options.export.compile.session_flags().join("\n");
+        let compile = if model.is_null() {
+            options.export.compile.clone()
+        } else {
+            // SAFETY: the caller's contract.
+            let model = open_model(&unsafe { path(model, "model path") }?)?;
+            options
+                .export
+                .compile_options(model.as_ref())
+                .map_err(|error| Failure::from(irex::Error::from(error)))?
+        };
+        let flags = compile.session_flags().join("\n");
         // SAFETY: the caller's contract, passed on.
         unsafe { hand_out(flags.as_bytes(), true, buffer.cast(), capacity, length) }
     })
