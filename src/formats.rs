@@ -14,5 +14,6 @@ pub mod manifest;
 pub mod npy;
 pub mod pack;
 pub mod safetensors;
+pub mod table;
 
 pub use error::{FormatError, FormatErrorKind, FormatName};

@@ -11,8 +11,8 @@ mod ggml_type;
 mod spec;
 
 pub use buffer::{
-    BorrowedBytes, BufferHandle, MappedFile, MappedWindow, check_regular_file, read_regular_file,
-    uniform_pattern,
+    BorrowedBytes, BufferHandle, MappedFile, MappedWindow, PageReleaser, check_regular_file,
+    read_regular_file, uniform_pattern,
 };
 pub use element::ElementType;
 pub use ggml_type::GgmlType;

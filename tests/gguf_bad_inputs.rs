@@ -88,7 +88,7 @@ fn valid() -> Vec<u8> {
 fn a_valid_file_gives_windows_and_reversed_shapes() {
     let gguf = parse(&valid()).unwrap();
     assert_eq!(gguf.version, 3);
-    assert_eq!(gguf.get("general.alignment"), Some(&MetadataValue::U32(32)));
+    assert_eq!(gguf.get("general.alignment"), Some(MetadataValue::U32(32)));
     let q = gguf.tensor("q").unwrap();
     assert_eq!(q.spec.shape, [2, 32], "outermost first");
     assert_eq!(q.buffer.len(), 68);
@@ -241,13 +241,13 @@ fn dimensions_types_and_sizes() {
     assert_eq!(refuse(&overflow).field, "tensor[0].dims");
     let zero = Builder::new(3, 1, 0).tensor("w", &[0, 5], 0, 0).data(32, 0);
     assert_eq!(
-        parse(&zero).unwrap().tensors[0].buffer.len(),
+        parse(&zero).unwrap().tensors().next().unwrap().buffer.len(),
         0,
         "a zero dim is an empty tensor"
     );
     let scalar = Builder::new(3, 1, 0).tensor("s", &[], 0, 0).data(32, 4);
     assert_eq!(
-        parse(&scalar).unwrap().tensors[0].spec.shape,
+        parse(&scalar).unwrap().tensors().next().unwrap().spec.shape,
         Vec::<u64>::new()
     );
     for type_id in [4u32, 5, 31, 99] {
@@ -336,14 +336,14 @@ fn the_real_model_parses() {
     let path = common::smollm2_gguf();
     let gguf = Gguf::open(&path).unwrap();
     let count = |name: &str| {
-        gguf.tensors
-            .iter()
+        gguf.tensors()
             .filter(|tensor| tensor.kind.name() == name)
             .count()
     };
     assert_eq!((count("Q4_1"), count("F32"), count("Q8_0")), (210, 61, 1));
     assert_eq!(
         gguf.get("llama.block_count")
+            .as_ref()
             .and_then(MetadataValue::as_u64),
         Some(30)
     );
@@ -370,12 +370,7 @@ fn arrays_cost_their_bytes_in_the_file_not_an_enum_per_element() {
     builder = builder.u32(3).u64(1).raw(&(-2i16).to_le_bytes());
     builder = builder.u32(3).u64(0);
     let gguf = parse(&builder.data(32, 0)).unwrap();
-    let array = |key: &str| {
-        gguf.get(key)
-            .and_then(MetadataValue::as_array)
-            .unwrap()
-            .clone()
-    };
+    let array = |key: &str| gguf.get(key).and_then(MetadataValue::into_array).unwrap();
     match array("bytes") {
         MetadataArray::Numbers(numbers) => {
             assert_eq!(numbers.element_type_name(), "u8");
@@ -403,5 +398,41 @@ fn arrays_cost_their_bytes_in_the_file_not_an_enum_per_element() {
         nested[0].unsigned(),
         Some(vec![None]),
         "negative is not unsigned"
+    );
+}
+
+/// Item 1 of the hardening issue: the tables made from a header never
+/// cost more heap than the header's bytes, however many tiny entries it
+/// holds (each entry as small as the format allows).
+#[test]
+fn floods_of_tiny_entries_cost_less_heap_than_their_bytes() {
+    let count = 100_000u64;
+    let mut tensors = Builder::new(3, count, 0);
+    for index in 0..count {
+        tensors = tensors.tensor(&format!("t{index:x}"), &[0], 0, 0);
+    }
+    let bytes = tensors.data(32, 0);
+    let gguf = parse(&bytes).unwrap();
+    assert_eq!(gguf.tensor_count(), count as usize);
+    assert_eq!(gguf.tensor("t1f").unwrap().spec.shape, [0]);
+    assert!(
+        gguf.table_bytes() < bytes.len(),
+        "{} heap bytes for a {}-byte header",
+        gguf.table_bytes(),
+        bytes.len()
+    );
+
+    let mut kvs = Builder::new(3, 0, count);
+    for index in 0..count {
+        kvs = kvs.string(&format!("k{index:x}")).u32(0).raw(&[1]);
+    }
+    let bytes = kvs.data(32, 0);
+    let gguf = parse(&bytes).unwrap();
+    assert_eq!(gguf.get("k1f"), Some(MetadataValue::U8(1)));
+    let heap = gguf.metadata.heap_bytes();
+    assert!(
+        heap < bytes.len(),
+        "{heap} heap bytes for a {}-byte header",
+        bytes.len()
     );
 }

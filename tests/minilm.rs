@@ -110,10 +110,9 @@ fn the_archive_holds_every_weight_verbatim_where_iree_says() {
     let rows = dump(&archive_path);
     let mut listed: Vec<&str> = rows.iter().map(|row| row.3.as_str()).collect();
     listed.sort_unstable();
-    let mut expected: Vec<&str> = checkpoint
+    let mut expected: Vec<String> = checkpoint
         .tensors()
-        .iter()
-        .map(|tensor| tensor.spec.name.as_str())
+        .map(|tensor| tensor.spec.name)
         // Unused by sentence-transformers: the position-id buffer and BERT's CLS pooler.
         .filter(|name| *name != "embeddings.position_ids" && !name.starts_with("pooler."))
         .collect();
@@ -123,7 +122,8 @@ fn the_archive_holds_every_weight_verbatim_where_iree_says() {
         "every weight the encoder uses, and only those"
     );
     for (start, end, length, key) in &rows {
-        let source = checkpoint.get(key).unwrap().buffer.bytes();
+        let tensor = checkpoint.get(key).unwrap();
+        let source = tensor.buffer.bytes();
         assert_eq!(*length, source.len() as u64, "{key}");
         assert!(
             &archive[*start as usize..*end as usize] == source,

@@ -46,11 +46,7 @@ fn a_valid_checkpoint_yields_windows_in_data_order() {
     let bytes = checkpoint(GOOD, 16);
     let path = write(folder.path(), "model.safetensors", &bytes);
     let model = open(&path).unwrap();
-    let names: Vec<&str> = model
-        .tensors()
-        .iter()
-        .map(|t| t.spec.name.as_str())
-        .collect();
+    let names: Vec<String> = model.tensors().map(|t| t.spec.name).collect();
     assert_eq!(names, ["a", "b"]);
     let b = model.get("b").unwrap();
     assert_eq!(b.spec.shape, [2]);
@@ -283,5 +279,27 @@ fn shard_indexes_with_escapes_missing_shards_or_duplicates() {
         (error.field.as_str(), error.key.as_deref()),
         ("tensor", Some("a")),
         "{error}"
+    );
+}
+
+/// Item 1 of the hardening issue: the table made from a header never costs
+/// more heap than the header's bytes, however many tiny entries it holds.
+#[test]
+fn a_flood_of_tiny_tensors_costs_less_heap_than_its_header() {
+    let count = 100_000;
+    let entries: Vec<String> = (0..count)
+        .map(|index| format!(r#""t{index:x}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#))
+        .collect();
+    let header = format!("{{{}}}", entries.join(","));
+    let folder = tempfile::tempdir().unwrap();
+    let path = write(folder.path(), "model.safetensors", &checkpoint(&header, 0));
+    let model = open(&path).unwrap();
+    assert_eq!(model.len(), count);
+    assert_eq!(model.get("t1f").unwrap().spec.shape, [0]);
+    assert!(
+        model.table_bytes() < header.len(),
+        "{} heap bytes for a {}-byte header",
+        model.table_bytes(),
+        header.len()
     );
 }

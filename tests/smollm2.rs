@@ -137,13 +137,13 @@ fn the_packed_archive_holds_the_gguf_blocks() {
     let gguf = irex::formats::gguf::Gguf::open(&common::smollm2_gguf()).unwrap();
     let archive = std::fs::read(exported().join("model.irpa")).unwrap();
     let index = IrpaIndex::parse(&archive).unwrap();
-    let data: u64 = gguf.tensors.iter().map(|tensor| tensor.buffer.len()).sum();
+    let data: u64 = gguf.tensors().map(|tensor| tensor.buffer.len()).sum();
     assert!(
         (archive.len() as f64) < data as f64 * 1.01,
         "{} bytes for {data} bytes of tensor data",
         archive.len()
     );
-    for tensor in &gguf.tensors {
+    for tensor in gguf.tensors() {
         let entry = index
             .get(&tensor.spec.name)
             .unwrap_or_else(|| panic!("{} is in the archive", tensor.spec.name));

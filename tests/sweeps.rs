@@ -39,8 +39,7 @@ fn message(error: FormatError, path: &Path) -> String {
 fn list_gguf(path: &Path) -> Listing {
     let gguf = Gguf::open(path).map_err(|e| message(e, path))?;
     let tensors: Vec<String> = gguf
-        .tensors
-        .iter()
+        .tensors()
         .map(|t| format!("{:?} {:?} {}", t.spec, t.kind, t.buffer.len()))
         .collect();
     Ok(format!("{:?}\n{}", gguf.metadata, tensors.join("\n")))
@@ -50,7 +49,6 @@ fn list_safetensors(path: &Path) -> Listing {
     let checkpoint = Safetensors::open(path).map_err(|e| message(e, path))?;
     let tensors: Vec<String> = checkpoint
         .tensors()
-        .iter()
         .map(|t| format!("{:?} {:?} {}", t.spec, t.dtype, t.buffer.len()))
         .collect();
     Ok(format!(

@@ -9,7 +9,7 @@ fuzz_target!(|bytes: &[u8]| {
     let path = irex_fuzz::input_file("input.gguf", bytes);
     match Gguf::open(&path) {
         Ok(gguf) => {
-            for tensor in &gguf.tensors {
+            for tensor in gguf.tensors() {
                 let _ = (tensor.spec.name.len(), tensor.buffer.bytes().len());
             }
             let _ = gguf.get("general.architecture");

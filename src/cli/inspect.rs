@@ -44,7 +44,7 @@ fn list_gguf(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
         gguf.alignment
     )
     .context("writing to stdout")?;
-    for (key, value) in &gguf.metadata {
+    for (key, value) in gguf.metadata.iter() {
         let shown = match value {
             MetadataValue::String(text) => {
                 format!("{:?}", text.chars().take(80).collect::<String>())
@@ -59,7 +59,7 @@ fn list_gguf(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
         "{:<8} {:<20} {:>12} {:>12}  name",
         "type", "shape", "offset", "bytes"
     )?;
-    for tensor in &gguf.tensors {
+    for tensor in gguf.tensors() {
         let window = tensor
             .buffer
             .mapped_window()

@@ -15,16 +15,18 @@
 mod cursor;
 mod metadata;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use cursor::{Cursor, error, invalid};
-pub use metadata::{MetadataArray, MetadataValue, Numbers, Strings};
+pub use metadata::{Metadata, MetadataArray, MetadataValue, Numbers, Strings};
 
+use super::table::TensorTable;
 use super::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::GgmlType;
-use crate::tensor::{BufferHandle, MappedFile, TensorEncoding, TensorSpec};
+use crate::tensor::{
+    BufferHandle, ElementType, MappedFile, PageReleaser, TensorEncoding, TensorSpec,
+};
 
 /// `"GGUF"` read as a little-endian `u32`.
 const MAGIC: u32 = 0x4655_4747;
@@ -48,28 +50,21 @@ pub struct GgufTensor {
     pub buffer: BufferHandle,
 }
 
-/// A parsed GGUF file.
+/// A parsed GGUF file. Its tensor infos are kept in a compact
+/// [`TensorTable`]; a [`GgufTensor`] is made when asked for.
 #[derive(Debug)]
 pub struct Gguf {
     /// 2 or 3.
     pub version: u32,
     /// Key-values in file order.
-    pub metadata: Vec<(String, MetadataValue)>,
-    /// Tensors in file order.
-    pub tensors: Vec<GgufTensor>,
+    pub metadata: Metadata,
     /// The data alignment.
     pub alignment: u64,
     /// File offset of the data section.
     pub data_start: u64,
-}
-
-/// A tensor info before its data range is checked.
-struct TensorInfo {
-    name: String,
-    dims: Vec<u64>,
-    kind: GgmlType,
-    offset: u64,
-    at: u64,
+    /// The tensor infos, in file order (which is data order).
+    table: TensorTable,
+    mapped: Arc<MappedFile>,
 }
 
 impl Gguf {
@@ -89,33 +84,88 @@ impl Gguf {
         let kv_count = cursor.u64("kv_count")?;
         // The smallest key-value is 13 bytes, the smallest tensor info 24.
         check_count("kv_count", kv_count, 13, &cursor)?;
-        let metadata = read_metadata(&mut cursor, mapped, kv_count)?;
+        let mut releaser = PageReleaser::new(mapped);
+        let metadata = read_metadata(&mut cursor, &mut releaser, mapped, kv_count)?;
         check_count("tensor_count", tensor_count, 24, &cursor)?;
         let alignment = alignment_of(&metadata)?;
-        let infos = read_tensor_infos(&mut cursor, tensor_count)?;
+        let table = read_tensor_infos(&mut cursor, &mut releaser, tensor_count)?;
+        mapped.release(0, cursor.position());
         let data_start = cursor.position().next_multiple_of(alignment);
-        let tensors = place_tensors(mapped, infos, data_start, alignment)?;
+        check_placement(&table, data_start, alignment, bytes.len() as u64)?;
         Ok(Self {
             version,
             metadata,
-            tensors,
             alignment,
             data_start,
+            table,
+            mapped: Arc::clone(mapped),
         })
     }
 
     /// Returns the metadata value of `key`.
-    pub fn get(&self, key: &str) -> Option<&MetadataValue> {
-        self.metadata
-            .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value)
+    pub fn get(&self, key: &str) -> Option<MetadataValue> {
+        self.metadata.get(key)
     }
 
     /// Returns the tensor named `name`.
-    pub fn tensor(&self, name: &str) -> Option<&GgufTensor> {
-        self.tensors.iter().find(|tensor| tensor.spec.name == name)
+    pub fn tensor(&self, name: &str) -> Option<GgufTensor> {
+        self.table.find(name).map(|row| self.row(row))
     }
+
+    /// Returns the tensors in file order.
+    pub fn tensors(&self) -> impl ExactSizeIterator<Item = GgufTensor> + '_ {
+        (0..self.table.len()).map(|row| self.row(row))
+    }
+
+    /// Returns the number of tensors.
+    pub fn tensor_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Returns the heap bytes of the tensor table, for the tests that
+    /// bound it.
+    pub fn table_bytes(&self) -> usize {
+        self.table.heap_bytes()
+    }
+
+    fn row(&self, row: usize) -> GgufTensor {
+        let kind = kind_of_row(&self.table, row);
+        let window = self
+            .mapped
+            .window(
+                self.data_start + self.table.offset(row),
+                row_size(&self.table, row),
+            )
+            .expect("the placement check keeps every tensor inside the file");
+        let element = kind.element_type().unwrap_or(ElementType::F32);
+        let encoding = match kind.element_type() {
+            Some(plain) => TensorEncoding::Dense(plain),
+            None => TensorEncoding::Ggml(kind),
+        };
+        GgufTensor {
+            spec: TensorSpec {
+                name: self.table.name(row).to_string(),
+                shape: self.table.shape(row),
+                element,
+                encoding,
+            },
+            kind,
+            buffer: BufferHandle::Mapped(window),
+        }
+    }
+}
+
+fn kind_of_row(table: &TensorTable, row: usize) -> GgmlType {
+    GgmlType::from_id(table.code(row).into()).expect("only ggml ids enter the table")
+}
+
+/// Returns the byte size of a row [`read_tensor_infos`] let in (its size
+/// was checked to fit by [`check_placement`]).
+fn row_size(table: &TensorTable, row: usize) -> u64 {
+    table
+        .element_count(row)
+        .and_then(|count| kind_of_row(table, row).storage_bytes(count))
+        .expect("checked when the file was opened")
 }
 
 fn read_preamble(cursor: &mut Cursor<'_>) -> Result<u32, FormatError> {
@@ -159,19 +209,13 @@ fn check_count(
     Ok(())
 }
 
-/// How many key-values or tensor infos are allocated for before they are
-/// read: a declared count only bounds them (a sparse file's zeros pass the
-/// bytes-left check), the entries actually read grow the vectors.
-const PREALLOCATED_ENTRIES: u64 = 4096;
-
 fn read_metadata(
     cursor: &mut Cursor<'_>,
+    releaser: &mut PageReleaser<'_>,
     file: &Arc<MappedFile>,
     count: u64,
-) -> Result<Vec<(String, MetadataValue)>, FormatError> {
-    let capacity = count.min(PREALLOCATED_ENTRIES) as usize;
-    let mut seen = HashSet::with_capacity(capacity);
-    let mut metadata = Vec::with_capacity(capacity);
+) -> Result<Metadata, FormatError> {
+    let mut metadata = Metadata::new(file);
     for index in 0..count {
         let at = cursor.position();
         let key = cursor.string(&format!("kv[{index}].key"))?;
@@ -183,31 +227,33 @@ fn read_metadata(
             )
             .at(at));
         }
-        if !seen.insert(key.clone()) {
-            return Err(
-                error(format!("kv[{index}].key"), FormatErrorKind::DuplicateKey)
-                    .with_key(key)
-                    .at(at),
-            );
-        }
+        let value_at = cursor.position();
         let value_type = cursor
             .u32("metadata type")
             .map_err(|error| error.with_key(&key))?;
-        let value = metadata::read_value(cursor, file, &key, value_type, 0)?;
-        metadata.push((key, value));
+        metadata::read_value(cursor, file, &key, value_type, 0)?;
+        metadata.push(&key, value_at).map_err(|_| {
+            let found = "a key-value past 4 GiB into the file";
+            invalid(format!("kv[{index}].key"), found, "metadata within 4 GiB").with_key(&key)
+        })?;
+        releaser.advance_to(cursor.position());
     }
+    metadata.seal().map_err(|(_, second)| {
+        error(format!("kv[{second}].key"), FormatErrorKind::DuplicateKey)
+            .with_key(metadata.key(second))
+    })?;
     Ok(metadata)
 }
 
-fn alignment_of(metadata: &[(String, MetadataValue)]) -> Result<u64, FormatError> {
-    let Some((_, value)) = metadata.iter().find(|(key, _)| key == "general.alignment") else {
+fn alignment_of(metadata: &Metadata) -> Result<u64, FormatError> {
+    let Some(value) = metadata.get("general.alignment") else {
         return Ok(DEFAULT_ALIGNMENT);
     };
     match value {
         MetadataValue::U32(alignment)
-            if alignment.is_power_of_two() && u64::from(*alignment) <= MAX_ALIGNMENT =>
+            if alignment.is_power_of_two() && u64::from(alignment) <= MAX_ALIGNMENT =>
         {
-            Ok((*alignment).into())
+            Ok(alignment.into())
         }
         other => Err(invalid(
             "general.alignment",
@@ -218,10 +264,15 @@ fn alignment_of(metadata: &[(String, MetadataValue)]) -> Result<u64, FormatError
     }
 }
 
-fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorInfo>, FormatError> {
-    let capacity = count.min(PREALLOCATED_ENTRIES) as usize;
-    let mut seen = HashSet::with_capacity(capacity);
-    let mut infos = Vec::with_capacity(capacity);
+/// Reads the tensor infos into a [`TensorTable`] (shapes outermost first),
+/// checking names (unique, 1 to 64 bytes, no control characters), ranks,
+/// type ids and whole-block rows.
+fn read_tensor_infos(
+    cursor: &mut Cursor<'_>,
+    releaser: &mut PageReleaser<'_>,
+    count: u64,
+) -> Result<TensorTable, FormatError> {
+    let mut table = TensorTable::default();
     for index in 0..count {
         let at = cursor.position();
         let field = |name: &str| format!("tensor[{index}].{name}");
@@ -234,11 +285,6 @@ fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorIn
             )
             .at(at));
         }
-        if !seen.insert(name.clone()) {
-            return Err(error(field("name"), FormatErrorKind::DuplicateKey)
-                .with_key(name)
-                .at(at));
-        }
         let bad = |what: &str, found: String, expected: &str| {
             invalid(field(what), found, expected).with_key(&name).at(at)
         };
@@ -246,9 +292,11 @@ fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorIn
         if dim_count > MAX_DIMS {
             return Err(bad("n_dims", dim_count.to_string(), "at most 4"));
         }
-        let dims = (0..dim_count)
-            .map(|_| cursor.u64(&field("dims")))
-            .collect::<Result<Vec<u64>, _>>()?;
+        let mut dims = [0u64; MAX_DIMS as usize];
+        for dim in &mut dims[..dim_count as usize] {
+            *dim = cursor.u64(&field("dims"))?;
+        }
+        let dims = &mut dims[..dim_count as usize];
         let type_id = cursor.u32(&field("type"))?;
         let kind = GgmlType::from_id(type_id)
             .ok_or_else(|| bad("type", type_id.to_string(), "a ggml type id"))?;
@@ -264,69 +312,62 @@ fn read_tensor_infos(cursor: &mut Cursor<'_>, count: u64) -> Result<Vec<TensorIn
             ));
         }
         let offset = cursor.u64(&field("offset"))?;
-        infos.push(TensorInfo {
-            name,
-            dims,
-            kind,
-            offset,
-            at,
-        });
+        dims.reverse();
+        let code = u8::try_from(kind.id()).expect("ggml type ids fit in a byte");
+        table
+            .push(&name, dims, code, offset)
+            .map_err(|_| bad("name", "a table past 4 GiB".into(), "a smaller file"))?;
+        releaser.advance_to(cursor.position());
     }
-    Ok(infos)
+    table.seal().map_err(|(_, second)| {
+        error(
+            format!("tensor[{second}].name"),
+            FormatErrorKind::DuplicateKey,
+        )
+        .with_key(table.name(second))
+    })?;
+    Ok(table)
 }
 
-/// Checks each tensor's size and offset (exactly where llama.cpp's writer
-/// puts it: after the previous tensor, padded to the alignment) and makes
-/// its window.
-fn place_tensors(
-    mapped: &Arc<MappedFile>,
-    infos: Vec<TensorInfo>,
+/// Checks each tensor's size and offset: exactly where llama.cpp's writer
+/// puts it (after the previous tensor, padded to the alignment), inside the
+/// file.
+fn check_placement(
+    table: &TensorTable,
     data_start: u64,
     alignment: u64,
-) -> Result<Vec<GgufTensor>, FormatError> {
-    let file_length = mapped.bytes().len() as u64;
+    file_length: u64,
+) -> Result<(), FormatError> {
     let mut expected_offset = 0u64;
-    let mut tensors = Vec::with_capacity(infos.len());
-    for (index, info) in infos.into_iter().enumerate() {
-        let field = |name: &str| format!("tensor[{index}].{name}");
-        let elements = info
-            .dims
-            .iter()
-            .try_fold(1u64, |count, &dim| count.checked_mul(dim));
-        let size = elements.and_then(|count| info.kind.storage_bytes(count));
+    for row in 0..table.len() {
+        let field = |name: &str| format!("tensor[{row}].{name}");
+        let name = table.name(row);
+        let size = table
+            .element_count(row)
+            .and_then(|count| kind_of_row(table, row).storage_bytes(count));
         let Some(size) = size else {
-            return Err(invalid(
-                field("dims"),
-                format!("{:?}", info.dims),
-                "a size that fits in u64",
-            )
-            .with_key(&info.name)
-            .at(info.at));
+            let found = format!("{:?}", table.shape(row));
+            return Err(invalid(field("dims"), found, "a size that fits in u64").with_key(name));
         };
-        if info.offset != expected_offset {
-            let found = format!("offset {}", info.offset);
+        let offset = table.offset(row);
+        if offset != expected_offset {
+            let found = format!("offset {offset}");
             let expected = format!(
                 "offset {expected_offset} (after the previous tensor, aligned to {alignment})"
             );
-            return Err(invalid(field("offset"), found, &expected)
-                .with_key(&info.name)
-                .at(info.at));
+            return Err(invalid(field("offset"), found, &expected).with_key(name));
         }
-        let start = data_start.checked_add(info.offset);
-        let end = start.and_then(|start| start.checked_add(size));
-        let window = start
-            .zip(end)
-            .filter(|&(_, end)| end <= file_length)
-            .and_then(|(start, _)| mapped.window(start, size));
-        let Some(window) = window else {
-            let need = end.unwrap_or(u64::MAX);
+        let end = data_start
+            .checked_add(offset)
+            .and_then(|start| start.checked_add(size));
+        if end.is_none_or(|end| end > file_length) {
             let kind = FormatErrorKind::Truncated {
-                need,
+                need: end.unwrap_or(u64::MAX),
                 have: file_length,
             };
-            return Err(error(field("data"), kind).with_key(&info.name));
-        };
-        expected_offset = (info.offset + size)
+            return Err(error(field("data"), kind).with_key(name));
+        }
+        expected_offset = (offset + size)
             .checked_next_multiple_of(alignment)
             .ok_or_else(|| {
                 invalid(
@@ -335,25 +376,6 @@ fn place_tensors(
                     "a file that fits",
                 )
             })?;
-        let shape: Vec<u64> = info.dims.iter().rev().copied().collect();
-        let element = info
-            .kind
-            .element_type()
-            .unwrap_or(crate::tensor::ElementType::F32);
-        let encoding = match info.kind.element_type() {
-            Some(plain) => TensorEncoding::Dense(plain),
-            None => TensorEncoding::Ggml(info.kind),
-        };
-        tensors.push(GgufTensor {
-            spec: TensorSpec {
-                name: info.name,
-                shape,
-                element,
-                encoding,
-            },
-            kind: info.kind,
-            buffer: BufferHandle::Mapped(window),
-        });
     }
-    Ok(tensors)
+    Ok(())
 }

@@ -36,16 +36,11 @@ pub fn pack(sources: &[&Path], output: &Path) -> Result<ArchivePlan, FormatError
 fn source_tensors(source: &Path) -> Result<Vec<(String, BufferHandle)>, FormatError> {
     if detect(source).is_ok_and(|kind| kind == SourceKind::Gguf) {
         let gguf = Gguf::open(source)?;
-        return Ok(gguf
-            .tensors
-            .into_iter()
-            .map(|t| (t.spec.name, t.buffer))
-            .collect());
+        return Ok(gguf.tensors().map(|t| (t.spec.name, t.buffer)).collect());
     }
     let checkpoint = Safetensors::open(source)?;
     Ok(checkpoint
-        .into_tensors()
-        .into_iter()
+        .tensors()
         .map(|t| (t.spec.name, t.buffer))
         .collect())
 }

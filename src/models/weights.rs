@@ -148,11 +148,7 @@ impl Weights for SafetensorsWeights<'_> {
 }
 
 /// Returns GGUF tensor `name`, checking that it has `shape`.
-pub fn gguf_tensor<'g>(
-    gguf: &'g Gguf,
-    name: &str,
-    shape: &[u64],
-) -> Result<&'g GgufTensor, ModelError> {
+pub fn gguf_tensor(gguf: &Gguf, name: &str, shape: &[u64]) -> Result<GgufTensor, ModelError> {
     let tensor = gguf
         .tensor(name)
         .ok_or_else(|| ModelError::weight(name, "missing from the file"))?;
@@ -325,9 +321,9 @@ impl Weights for GgufWeights<'_> {
         match tensor.spec.encoding {
             TensorEncoding::Dense(_) => Ok(dense_as_f32(f, &tensor.spec, &tensor.buffer)?),
             TensorEncoding::Ggml(kind) if self.packs(kind) => {
-                Ok(packed_weight(f, name, tensor, kind)?)
+                Ok(packed_weight(f, name, &tensor, kind)?)
             }
-            TensorEncoding::Ggml(_) => self.dequantized_weight(f, name, tensor),
+            TensorEncoding::Ggml(_) => self.dequantized_weight(f, name, &tensor),
         }
     }
 
@@ -342,7 +338,7 @@ impl Weights for GgufWeights<'_> {
         let tensor = gguf_tensor(self.gguf, &name, &[outputs, inputs])?;
         match tensor.spec.encoding {
             TensorEncoding::Ggml(kind) if self.contracts(kind) => {
-                Ok(self.contracted_linear(f, prefix, x, tensor, kind)?)
+                Ok(self.contracted_linear(f, prefix, x, &tensor, kind)?)
             }
             _ => float_linear(self, f, prefix, x, [outputs, inputs]),
         }
@@ -359,7 +355,7 @@ impl Weights for GgufWeights<'_> {
         let location = name.trim_end_matches(".weight");
         match tensor.spec.encoding {
             TensorEncoding::Ggml(kind) if self.packs(kind) => {
-                Ok(packed_rows(f, location, tensor, kind, indices)?)
+                Ok(packed_rows(f, location, &tensor, kind, indices)?)
             }
             _ => float_rows(self, f, name, shape, indices),
         }

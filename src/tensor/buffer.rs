@@ -88,6 +88,29 @@ impl MappedFile {
         &self.map
     }
 
+    /// Gives the pages under `offset..offset + length` back to the kernel,
+    /// so that bytes a parser has read stop counting in the process's
+    /// resident memory (a 100 MB header would otherwise stay resident next
+    /// to the table made from it). A later read faults them in again, with
+    /// the same contents; a range past the end is cut at the end.
+    pub fn release(&self, offset: u64, length: u64) {
+        let end = offset.saturating_add(length).min(self.map.len() as u64);
+        if offset >= end {
+            return;
+        }
+        // SAFETY: `MADV_DONTNEED` is unchecked because it discards changes
+        // to private pages; this map is read-only, so there are none, and
+        // the pages read back are the file's (the mapping contract above).
+        // A failure only leaves the pages resident.
+        let _ = unsafe {
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                offset as usize,
+                (end - offset) as usize,
+            )
+        };
+    }
+
     /// Returns a window of `length` bytes at `offset`, or `None` when the
     /// range does not lie inside the file.
     pub fn window(self: &Arc<Self>, offset: u64, length: u64) -> Option<MappedWindow> {
@@ -97,6 +120,31 @@ impl MappedFile {
             offset,
             length,
         })
+    }
+}
+
+/// Gives a mapped file's pages back to the kernel behind a parser as it
+/// reads on, every 8 MiB, so that reading a large header never holds the
+/// whole of it resident beside the table made from it.
+pub struct PageReleaser<'m> {
+    file: &'m MappedFile,
+    released: u64,
+}
+
+impl<'m> PageReleaser<'m> {
+    const STRIDE: u64 = 8 << 20;
+
+    /// Starts at the beginning of `file`.
+    pub fn new(file: &'m MappedFile) -> Self {
+        Self { file, released: 0 }
+    }
+
+    /// Notes that the parser has read everything before `position`.
+    pub fn advance_to(&mut self, position: u64) {
+        if position >= self.released + Self::STRIDE {
+            self.file.release(self.released, position - self.released);
+            self.released = position;
+        }
     }
 }
 

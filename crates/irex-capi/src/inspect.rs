@@ -68,8 +68,7 @@ fn window(buffer: &BufferHandle) -> (String, u64, u64) {
 fn describe_gguf(path: &Path) -> Result<Value, Failure> {
     let gguf = Gguf::open(path).map_err(format_failure)?;
     let tensors: Vec<Value> = gguf
-        .tensors
-        .iter()
+        .tensors()
         .map(|tensor| {
             let (file, offset, bytes) = window(&tensor.buffer);
             json!({"name": tensor.spec.name, "type": tensor.kind.name(), "shape": tensor.spec.shape,
@@ -83,7 +82,6 @@ fn describe_safetensors(path: &Path) -> Result<Value, Failure> {
     let checkpoint = Safetensors::open(path).map_err(format_failure)?;
     let tensors: Vec<Value> = checkpoint
         .tensors()
-        .iter()
         .map(|tensor| {
             let (file, offset, bytes) = window(&tensor.buffer);
             json!({"name": tensor.spec.name, "type": tensor.dtype.name(), "shape": tensor.spec.shape,

@@ -31,6 +31,12 @@ impl<'data> Cursor<'data> {
         Self { bytes, position: 0 }
     }
 
+    /// Starts at `position` (at most the length).
+    pub fn at(bytes: &'data [u8], position: u64) -> Self {
+        let position = (position as usize).min(bytes.len());
+        Self { bytes, position }
+    }
+
     pub fn position(&self) -> u64 {
         self.position as u64
     }

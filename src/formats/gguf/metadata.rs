@@ -6,11 +6,13 @@
 //! gigabyte of them costs neither memory nor time), strings are concatenated
 //! with their ends, never one enum value per element.
 
+use std::fmt;
 use std::sync::Arc;
 
 use super::cursor::{Cursor, invalid};
 use crate::formats::FormatError;
-use crate::tensor::{MappedFile, MappedWindow};
+use crate::formats::table::{Names, TableFull};
+use crate::tensor::{MappedFile, MappedWindow, PageReleaser};
 
 /// How deep arrays may nest.
 const MAX_NESTING: usize = 8;
@@ -78,6 +80,22 @@ impl MetadataValue {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Self::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Takes the string, when it is one.
+    pub fn into_string(self) -> Option<String> {
+        match self {
+            Self::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Takes the elements, when it is an array.
+    pub fn into_array(self) -> Option<MetadataArray> {
+        match self {
+            Self::Array(values) => Some(values),
             _ => None,
         }
     }
@@ -241,6 +259,14 @@ impl MetadataArray {
     }
 
     /// The strings, when the elements are strings.
+    pub fn into_strings(self) -> Option<Strings> {
+        match self {
+            Self::String(strings) => Some(strings),
+            _ => None,
+        }
+    }
+
+    /// The elements, when they are strings.
     pub fn as_strings(&self) -> Option<&Strings> {
         match self {
             Self::String(strings) => Some(strings),
@@ -417,4 +443,91 @@ fn read_arrays(
         arrays.push(read_array(cursor, file, key, depth + 1)?);
     }
     Ok(MetadataArray::Array(arrays))
+}
+
+/// A file's key-values: the keys in a [`Names`] arena, each value read from
+/// the map again when asked for (it was checked when the file was opened).
+/// 12 bytes a key-value beside its key, where the file spends at least 13,
+/// so that a flood of tiny key-values costs no more than the file. (Hence
+/// key-values must lie in the first 4 GiB of the file: llama.cpp's largest
+/// tokenizers take tens of MB.)
+pub struct Metadata {
+    mapped: Arc<MappedFile>,
+    keys: Names,
+    /// The file offset of each value's type field.
+    values: Vec<u32>,
+}
+
+impl Metadata {
+    pub(super) fn new(mapped: &Arc<MappedFile>) -> Self {
+        Self {
+            mapped: Arc::clone(mapped),
+            keys: Names::default(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Keeps a key whose value (type field first) starts at `value_at`.
+    pub(super) fn push(&mut self, key: &str, value_at: u64) -> Result<(), TableFull> {
+        let value_at = u32::try_from(value_at).map_err(|_| TableFull)?;
+        self.keys.push(key)?;
+        self.values.push(value_at);
+        Ok(())
+    }
+
+    /// Makes the key index; `Err((first, second))` names a repeated key.
+    pub(super) fn seal(&mut self) -> Result<(), (usize, usize)> {
+        self.values.shrink_to_fit();
+        self.keys.seal()
+    }
+
+    /// Returns key `row`.
+    pub(super) fn key(&self, row: usize) -> &str {
+        self.keys.get(row)
+    }
+
+    /// Returns the number of key-values.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Returns whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Returns the value of `key`.
+    pub fn get(&self, key: &str) -> Option<MetadataValue> {
+        self.keys.find(key).map(|row| self.value(row))
+    }
+
+    /// Returns every key-value in file order. The pages read are given back
+    /// as it goes, so listing a huge header does not make it resident.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, MetadataValue)> + '_ {
+        let mut releaser = PageReleaser::new(&self.mapped);
+        (0..self.len()).map(move |row| {
+            releaser.advance_to(self.values[row].into());
+            (self.key(row), self.value(row))
+        })
+    }
+
+    /// Returns the heap bytes held, for the tests that bound it.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.heap_bytes() + 4 * self.values.capacity()
+    }
+
+    fn value(&self, row: usize) -> MetadataValue {
+        let mut cursor = Cursor::at(self.mapped.bytes(), self.values[row].into());
+        let key = self.key(row);
+        cursor
+            .u32("metadata type")
+            .and_then(|value_type| read_value(&mut cursor, &self.mapped, key, value_type, 0))
+            .expect("read once when the file was opened")
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_list().entries(self.iter()).finish()
+    }
 }

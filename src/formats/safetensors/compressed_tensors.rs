@@ -52,12 +52,12 @@ pub fn affine_quantization(
             ));
         }
     };
-    let scales = float_values(scale).map_err(|message| refuse(&scale_name, message))?;
+    let scales = float_values(&scale).map_err(|message| refuse(&scale_name, message))?;
     let zero_name = format!("{name}_zero_point");
     let zero_points = match weights.get(&zero_name) {
         None => vec![0; scales.len()],
         Some(zero) if zero.spec.shape == scale.spec.shape => {
-            integer_values(zero).map_err(|message| refuse(&zero_name, message))?
+            integer_values(&zero).map_err(|message| refuse(&zero_name, message))?
         }
         Some(zero) => {
             return Err(refuse(

@@ -6,8 +6,9 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+use crate::formats::table::TensorTable;
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
-use crate::tensor::{ElementType, TensorEncoding};
+use crate::tensor::{ElementType, MappedFile, PageReleaser, TensorEncoding};
 
 /// The largest header accepted (the reference crate's limit).
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
@@ -111,6 +112,25 @@ impl Dtype {
             .map(|&(_, dtype)| dtype)
     }
 
+    /// Returns the dtype's code in a [`TensorTable`]: its index in the list.
+    pub(super) fn code(self) -> u8 {
+        Self::ALL
+            .iter()
+            .position(|&(_, dtype)| dtype == self)
+            .unwrap() as u8
+    }
+
+    /// Returns the dtype of a [`TensorTable`] code.
+    pub(super) fn from_code(code: u8) -> Self {
+        Self::ALL[code as usize].1
+    }
+
+    /// Returns the byte size of `elements` elements, or `None` when it
+    /// overflows or packed elements do not fill whole bytes.
+    pub fn storage_bytes(self, elements: u64) -> Option<u64> {
+        TensorEncoding::Dense(self.element_type()).storage_bytes(elements)
+    }
+
     /// Returns the on-disk string.
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -154,22 +174,24 @@ impl fmt::Display for Dtype {
 }
 
 /// One tensor's header entry, validated; offsets relative to the data.
+/// It lives only while its entry is read: the table keeps the rest.
 #[derive(Debug)]
-pub(super) struct HeaderEntry {
-    pub name: String,
-    pub dtype: Dtype,
-    pub shape: Vec<u64>,
-    pub begin: u64,
-    pub end: u64,
+struct HeaderEntry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<u64>,
+    begin: u64,
+    end: u64,
 }
 
-/// A validated header.
+/// A parsed header. Its tensors are rows of the caller's table, their
+/// layout checked by [`check_layout`] once duplicate names are ruled out.
 #[derive(Debug)]
 pub(super) struct Header {
     /// File offset of the data section: 8 + header length.
     pub data_start: u64,
-    /// Tensors sorted by their data offsets, contiguous from 0 to the end.
-    pub tensors: Vec<HeaderEntry>,
+    /// The bytes of the data section.
+    pub data_length: u64,
     /// The `__metadata__` pairs, in file order.
     pub metadata: MetadataPairs,
 }
@@ -180,16 +202,15 @@ type MetadataPairs = Vec<(String, String)>;
 /// The header's tensors and metadata, converted entry by entry as the JSON
 /// is read, so that at most one entry's JSON value exists at a time (the
 /// whole header as `serde_json::Value`s costs ~20 times its bytes).
-#[derive(Default)]
-struct Entries {
-    tensors: Vec<HeaderEntry>,
+struct Entries<'t> {
+    table: &'t mut TensorTable,
     metadata: Option<MetadataPairs>,
 }
 
-impl Entries {
+impl Entries<'_> {
     /// Checks and keeps one top-level pair. Duplicate tensor names are
-    /// refused after the parse ([`sorted_by_name`]; serde_json's maps would
-    /// keep only the last), a second `__metadata__` here.
+    /// refused when the table is sealed (serde_json's maps would keep only
+    /// the last), a second `__metadata__` here.
     fn add(&mut self, name: String, value: Value) -> Result<(), FormatError> {
         if name == "__metadata__" {
             if self.metadata.is_some() {
@@ -199,44 +220,76 @@ impl Entries {
             return Ok(());
         }
         check_name(&name)?;
-        self.tensors.push(entry(name, value)?);
-        Ok(())
+        let entry = entry(name, value)?;
+        check_size(&entry)?;
+        self.table
+            .push(&entry.name, &entry.shape, entry.dtype.code(), entry.begin)
+            .map_err(|_| {
+                invalid("tensor", "more than 4 GiB of names", "a smaller checkpoint")
+                    .with_key(&entry.name)
+            })
     }
 }
 
 /// Reads the top-level object into [`Entries`]; the first refused entry is
 /// left in `refused` (and stops the parse).
-struct EntriesSeed<'r>(&'r mut Option<FormatError>);
+struct EntriesSeed<'e, 't> {
+    entries: &'e mut Entries<'t>,
+    refused: &'e mut Option<FormatError>,
+}
 
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
-    type Value = Entries;
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_> {
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entries, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
-    type Value = Entries;
+impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-        let mut entries = Entries::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some((name, value)) = map.next_entry::<String, Value>()? {
-            if let Err(refusal) = entries.add(name, value) {
-                *self.0 = Some(refusal);
+            if let Err(refusal) = self.entries.add(name, value) {
+                *self.refused = Some(refusal);
                 return Err(serde::de::Error::custom("refused entry"));
             }
         }
-        Ok(entries)
+        Ok(())
     }
 }
 
-/// Parses and validates the header of a whole checkpoint file.
-pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
+/// Reads the header's JSON from the map, giving what it has read back to
+/// the kernel as it goes ([`PageReleaser`]), so that a header at the
+/// 100 MB cap is never resident whole beside the table made from it.
+struct ReleasingReader<'m> {
+    mapped: &'m MappedFile,
+    position: u64,
+    end: u64,
+    releaser: PageReleaser<'m>,
+}
+
+impl std::io::Read for ReleasingReader<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let bytes = &self.mapped.bytes()[self.position as usize..self.end as usize];
+        let count = bytes.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&bytes[..count]);
+        self.position += count as u64;
+        self.releaser.advance_to(self.position);
+        Ok(count)
+    }
+}
+
+/// Parses and validates the header of a whole checkpoint file, adding its
+/// tensors to `table` (rows from `table.len()` on); their ranges are checked
+/// by [`check_layout`].
+pub(super) fn parse(mapped: &MappedFile, table: &mut TensorTable) -> Result<Header, FormatError> {
+    let file = mapped.bytes();
     let have = file.len() as u64;
     let Some(prefix) = file.get(..8) else {
         return Err(error(
@@ -259,50 +312,39 @@ pub(super) fn parse(file: &[u8]) -> Result<Header, FormatError> {
         )
         .at(0));
     }
-    let json = &file[8..data_start as usize];
+    let reader = ReleasingReader {
+        mapped,
+        position: 8,
+        end: data_start,
+        releaser: PageReleaser::new(mapped),
+    };
+    let mut deserializer =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
     let mut refused = None;
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let parsed = EntriesSeed(&mut refused)
+    let mut entries = Entries {
+        table,
+        metadata: None,
+    };
+    let seed = EntriesSeed {
+        entries: &mut entries,
+        refused: &mut refused,
+    };
+    let parsed = seed
         .deserialize(&mut deserializer)
-        .and_then(|entries| deserializer.end().map(|()| entries));
-    let mut entries = match (parsed, refused) {
-        (Ok(entries), _) => entries,
+        .and_then(|()| deserializer.end());
+    mapped.release(0, data_start);
+    match (parsed, refused) {
+        (Ok(()), _) => {}
         (Err(_), Some(refusal)) => return Err(refusal),
         (Err(source), None) => {
             return Err(invalid("header", source, "a JSON object of tensors").at(8));
         }
-    };
-    // The vector grew by doubling while the JSON was read: give back what it
-    // holds beyond its entries before the checkpoint's own table is built.
-    entries.tensors.shrink_to_fit();
-    if let Err(duplicate) = sorted_by_name(&entries.tensors, |entry| &entry.name) {
-        let name = &entries.tensors[duplicate].name;
-        return Err(error("tensor", FormatErrorKind::DuplicateKey).with_key(name));
     }
-    check_layout(&mut entries.tensors, have - data_start)?;
     Ok(Header {
         data_start,
-        tensors: entries.tensors,
-        metadata: entries.metadata.unwrap_or_default(),
+        data_length: have - data_start,
+        metadata: entries.metadata.take().unwrap_or_default(),
     })
-}
-
-/// The indices of `items` in the order of their names, for lookups by
-/// binary search: 8 bytes an item, where a map of cloned names costs ~80.
-/// `Err(index)` names an item whose name another item has too.
-pub(super) fn sorted_by_name<T>(
-    items: &[T],
-    name: impl Fn(&T) -> &str,
-) -> Result<Vec<usize>, usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_unstable_by(|&a, &b| name(&items[a]).cmp(name(&items[b])));
-    match order
-        .windows(2)
-        .find(|pair| name(&items[pair[0]]) == name(&items[pair[1]]))
-    {
-        Some(pair) => Err(pair[1]),
-        None => Ok(order),
-    }
 }
 
 fn metadata_pairs(value: Value) -> Result<MetadataPairs, FormatError> {
@@ -415,61 +457,81 @@ fn entry(name: String, value: Value) -> Result<HeaderEntry, FormatError> {
     })
 }
 
-/// Checks sizes, then that the ranges tile `0..data_length` exactly: no
-/// begin after its end, no gap, no overlap, no trailing or missing bytes.
-fn check_layout(tensors: &mut [HeaderEntry], data_length: u64) -> Result<(), FormatError> {
-    for tensor in tensors.iter() {
-        let bad = |field: &str, found: String, expected: String| {
-            invalid(field, found, &expected).with_key(&tensor.name)
-        };
-        let elements = tensor
-            .shape
-            .iter()
-            .try_fold(1u64, |count, &dim| count.checked_mul(dim));
-        let Some(elements) = elements else {
-            return Err(bad(
-                "shape",
-                format!("{:?}", tensor.shape),
-                "an element count that fits in u64".into(),
-            ));
-        };
-        let Some(size) = TensorEncoding::Dense(tensor.dtype.element_type()).storage_bytes(elements)
-        else {
-            let found = format!("{elements} {} elements", tensor.dtype);
-            return Err(bad(
-                "shape",
-                found,
-                "a size in whole bytes that fits in u64".into(),
-            ));
-        };
-        if tensor.begin > tensor.end {
-            let found = format!("[{}, {}]", tensor.begin, tensor.end);
-            return Err(bad("data_offsets", found, "begin ≤ end".into()));
-        }
-        if tensor.end - tensor.begin != size {
-            let found = format!("{} bytes", tensor.end - tensor.begin);
-            return Err(bad(
-                "data_offsets",
-                found,
-                format!("{size} bytes for {:?} {}", tensor.shape, tensor.dtype),
-            ));
-        }
+/// Checks an entry's size: its shape's element count and byte size fit in
+/// u64, its range begins before it ends and holds exactly those bytes.
+fn check_size(tensor: &HeaderEntry) -> Result<(), FormatError> {
+    let bad = |field: &str, found: String, expected: String| {
+        invalid(field, found, &expected).with_key(&tensor.name)
+    };
+    let elements = tensor
+        .shape
+        .iter()
+        .try_fold(1u64, |count, &dim| count.checked_mul(dim));
+    let Some(elements) = elements else {
+        return Err(bad(
+            "shape",
+            format!("{:?}", tensor.shape),
+            "an element count that fits in u64".into(),
+        ));
+    };
+    let Some(size) = tensor.dtype.storage_bytes(elements) else {
+        let found = format!("{elements} {} elements", tensor.dtype);
+        return Err(bad(
+            "shape",
+            found,
+            "a size in whole bytes that fits in u64".into(),
+        ));
+    };
+    if tensor.begin > tensor.end {
+        let found = format!("[{}, {}]", tensor.begin, tensor.end);
+        return Err(bad("data_offsets", found, "begin ≤ end".into()));
     }
-    tensors.sort_by_key(|tensor| (tensor.begin, tensor.end));
+    if tensor.end - tensor.begin != size {
+        let found = format!("{} bytes", tensor.end - tensor.begin);
+        return Err(bad(
+            "data_offsets",
+            found,
+            format!("{size} bytes for {:?} {}", tensor.shape, tensor.dtype),
+        ));
+    }
+    Ok(())
+}
+
+/// Returns the byte size of a row [`check_size`] let into the table.
+pub(super) fn row_size(table: &TensorTable, row: usize) -> u64 {
+    let elements = table
+        .element_count(row)
+        .expect("checked when the row was added");
+    Dtype::from_code(table.code(row))
+        .storage_bytes(elements)
+        .expect("checked when the row was added")
+}
+
+/// Checks that the ranges of `rows` tile `0..data_length`
+/// exactly (no gap, no overlap, no trailing or missing bytes) and returns
+/// those rows in data order.
+pub(super) fn check_layout(
+    table: &TensorTable,
+    rows: std::ops::Range<usize>,
+    data_length: u64,
+) -> Result<Vec<u32>, FormatError> {
+    let mut order: Vec<u32> = (rows.start as u32..rows.end as u32).collect();
+    order.sort_unstable_by_key(|&row| (table.offset(row as usize), row_size(table, row as usize)));
     let mut cursor = 0u64;
-    for tensor in tensors.iter() {
-        if tensor.begin != cursor {
-            let what = if tensor.begin < cursor {
+    for &row in &order {
+        let row = row as usize;
+        let begin = table.offset(row);
+        if begin != cursor {
+            let what = if begin < cursor {
                 "overlaps the tensor before it"
             } else {
                 "leaves a gap"
             };
-            let found = format!("begin {} ({what})", tensor.begin);
-            return Err(
-                invalid("data_offsets", found, &format!("begin {cursor}")).with_key(&tensor.name)
-            );
+            let found = format!("begin {begin} ({what})");
+            return Err(invalid("data_offsets", found, &format!("begin {cursor}"))
+                .with_key(table.name(row)));
         }
-        cursor = tensor.end;
+        cursor = begin + row_size(table, row);
     }
     if cursor != data_length {
         let kind = if cursor > data_length {
@@ -485,5 +547,5 @@ fn check_layout(tensors: &mut [HeaderEntry], data_length: u64) -> Result<(), For
         };
         return Err(error("data", kind));
     }
-    Ok(())
+    Ok(order)
 }

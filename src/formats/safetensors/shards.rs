@@ -1,12 +1,11 @@
 //! Sharded checkpoints: `model.safetensors.index.json` names, for every
 //! tensor, the shard file (beside the index) that holds it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::checkpoint::Safetensors;
+use super::checkpoint::{Refusal, Safetensors};
 use super::header::{error, invalid};
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
 use crate::tensor::MappedFile;
@@ -94,33 +93,43 @@ pub(super) fn open_index(path: &Path) -> Result<Safetensors, FormatError> {
             shard_names.push(shard);
         }
     }
-    let mut tensors = Vec::new();
-    let mut metadata = Vec::new();
-    let mut found_in: HashMap<String, String> = HashMap::new();
-    for shard in shard_names {
+    let mut checkpoint = Safetensors::default();
+    for shard in &shard_names {
         let shard_path = folder.join(shard);
         let mapped = MappedFile::open(&shard_path).map_err(|source| {
             let kind = FormatErrorKind::Io(format!("missing or unreadable shard: {source}"));
             error("weight_map", kind).with_path(&shard_path)
         })?;
-        let loaded =
-            Safetensors::from_mapped(&mapped).map_err(|error| error.with_path(&shard_path))?;
-        for tensor in loaded.tensors {
-            if let Some(first) = found_in.insert(tensor.spec.name.clone(), shard.to_string()) {
-                let kind = FormatErrorKind::InvalidValue {
-                    found: format!("the tensor in `{first}` and `{shard}`"),
-                    expected: "each tensor in one shard".into(),
-                };
-                return Err(error("tensor", kind)
-                    .with_key(&tensor.spec.name)
-                    .with_path(path));
-            }
-            tensors.push(tensor);
+        checkpoint
+            .add_file(&mapped)
+            .map_err(|error| error.with_path(&shard_path))?;
+    }
+    let sealed = checkpoint.seal();
+    if let Err(Refusal::Layout(file, error)) = sealed {
+        return Err(error.with_path(folder.join(shard_names[file])));
+    }
+    if let Err(Refusal::Duplicate(first, second)) = sealed {
+        let (first_shard, second_shard) = (
+            shard_names[checkpoint.file_of(first)],
+            shard_names[checkpoint.file_of(second)],
+        );
+        let name = checkpoint.row_name(second);
+        if first_shard == second_shard {
+            return Err(error("tensor", FormatErrorKind::DuplicateKey)
+                .with_key(name)
+                .with_path(folder.join(first_shard)));
         }
-        metadata.extend(loaded.metadata);
+        let kind = FormatErrorKind::InvalidValue {
+            found: format!("the tensor in `{first_shard}` and `{second_shard}`"),
+            expected: "each tensor in one shard".into(),
+        };
+        return Err(error("tensor", kind).with_key(name).with_path(path));
     }
     for (tensor, shard) in &weight_map {
-        if found_in.get(tensor) != Some(shard) {
+        let found_in = checkpoint
+            .find(tensor)
+            .map(|row| shard_names[checkpoint.file_of(row)]);
+        if found_in != Some(shard.as_str()) {
             let kind = FormatErrorKind::InvalidValue {
                 found: format!("no such tensor in `{shard}`"),
                 expected: "the tensor where the index puts it".into(),
@@ -128,5 +137,5 @@ pub(super) fn open_index(path: &Path) -> Result<Safetensors, FormatError> {
             return Err(error("weight_map", kind).with_key(tensor).with_path(path));
         }
     }
-    Safetensors::from_parts(tensors, metadata).map_err(|error| error.with_path(path))
+    Ok(checkpoint)
 }

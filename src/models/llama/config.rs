@@ -40,8 +40,8 @@ impl LlamaConfig {
     pub fn from_gguf(gguf: &Gguf, path: &Path) -> Result<Self, ModelError> {
         let architecture = gguf
             .get("general.architecture")
-            .and_then(MetadataValue::as_str);
-        if architecture != Some("llama") {
+            .and_then(MetadataValue::into_string);
+        if architecture.as_deref() != Some("llama") {
             return Err(config_error(
                 path,
                 format!("general.architecture is {architecture:?}, expected \"llama\""),

@@ -34,7 +34,7 @@ impl LlamaModel {
     }
 
     /// Returns the tensor `name`, checking its shape (outermost first).
-    pub fn tensor(&self, name: &str, shape: &[u64]) -> Result<&GgufTensor, ModelError> {
+    pub fn tensor(&self, name: &str, shape: &[u64]) -> Result<GgufTensor, ModelError> {
         gguf_tensor(&self.gguf, name, shape)
     }
 
@@ -76,6 +76,7 @@ impl LlamaModel {
     fn token_id(&self, key: &str) -> Option<u32> {
         self.gguf
             .get(key)
+            .as_ref()
             .and_then(MetadataValue::as_u64)
             .and_then(|id| u32::try_from(id).ok())
             .filter(|&id| u64::from(id) < self.config.vocabulary)
@@ -85,7 +86,6 @@ impl LlamaModel {
     pub fn chat_template(&self) -> Option<String> {
         self.gguf
             .get("tokenizer.chat_template")
-            .and_then(MetadataValue::as_str)
-            .map(str::to_string)
+            .and_then(MetadataValue::into_string)
     }
 }

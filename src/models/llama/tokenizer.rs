@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::formats::gguf::{Gguf, MetadataValue};
+use crate::formats::gguf::{Gguf, MetadataValue, Strings};
 use crate::models::ModelError;
 
 /// ggml's token types that are special tokens (control and user-defined).
@@ -18,21 +18,18 @@ fn tokenizer_error(path: &Path, message: impl Into<String>) -> ModelError {
     ModelError::config(path, message)
 }
 
-fn strings<'g>(gguf: &'g Gguf, key: &str, path: &Path) -> Result<Vec<&'g str>, ModelError> {
+fn strings(gguf: &Gguf, key: &str, path: &Path) -> Result<Strings, ModelError> {
     let values = gguf
         .get(key)
-        .and_then(MetadataValue::as_array)
+        .and_then(MetadataValue::into_array)
         .ok_or_else(|| tokenizer_error(path, format!("`{key}` is missing or not an array")))?;
-    let strings = values.as_strings().ok_or_else(|| {
+    let element_type = values.element_type_name();
+    values.into_strings().ok_or_else(|| {
         tokenizer_error(
             path,
-            format!(
-                "`{key}` holds a {}, expected strings",
-                values.element_type_name()
-            ),
+            format!("`{key}` holds a {element_type}, expected strings"),
         )
-    })?;
-    Ok(strings.iter().collect())
+    })
 }
 
 /// The pre-tokenizer llama.cpp uses for `tokenizer.ggml.pre`.
@@ -56,8 +53,8 @@ fn pre_tokenizer(pre: &str, path: &Path) -> Result<Value, ModelError> {
 pub fn tokenizer_json(gguf: &Gguf, path: &Path) -> Result<Value, ModelError> {
     let model = gguf
         .get("tokenizer.ggml.model")
-        .and_then(MetadataValue::as_str);
-    if model != Some("gpt2") {
+        .and_then(MetadataValue::into_string);
+    if model.as_deref() != Some("gpt2") {
         let found = match gguf.get("tokenizer.ggml.model") {
             None => "missing".to_string(),
             Some(MetadataValue::String(text)) => format!("{text:?}"),
@@ -68,11 +65,13 @@ pub fn tokenizer_json(gguf: &Gguf, path: &Path) -> Result<Value, ModelError> {
             format!("tokenizer.ggml.model is {found}; only \"gpt2\" (byte-level BPE) is supported"),
         ));
     }
-    let tokens = strings(gguf, "tokenizer.ggml.tokens", path)?;
-    let merges = strings(gguf, "tokenizer.ggml.merges", path)?;
+    let token_strings = strings(gguf, "tokenizer.ggml.tokens", path)?;
+    let merge_strings = strings(gguf, "tokenizer.ggml.merges", path)?;
+    let tokens: Vec<&str> = token_strings.iter().collect();
+    let merges: Vec<&str> = merge_strings.iter().collect();
     let types: Vec<u64> = match gguf
         .get("tokenizer.ggml.token_type")
-        .and_then(MetadataValue::as_array)
+        .and_then(MetadataValue::into_array)
     {
         Some(values) => values
             .unsigned()
@@ -98,8 +97,8 @@ pub fn tokenizer_json(gguf: &Gguf, path: &Path) -> Result<Value, ModelError> {
     }
     let pre = gguf
         .get("tokenizer.ggml.pre")
-        .and_then(MetadataValue::as_str)
-        .unwrap_or("default");
+        .and_then(MetadataValue::into_string);
+    let pre = pre.as_deref().unwrap_or("default");
     let vocab: serde_json::Map<String, Value> = tokens
         .iter()
         .enumerate()
