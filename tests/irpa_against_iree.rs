@@ -164,7 +164,7 @@ fn iree_reads_a_thousand_mixed_entries_as_planned() {
     }
     // irex's own reader agrees with the plan too.
     let index = IrpaIndex::parse(&written).unwrap();
-    assert_eq!(index.entries.len(), entries.len());
+    assert_eq!(index.len(), entries.len());
     let splat = index.get("layer0.0.weight").unwrap();
     assert!(matches!(splat.kind, IrpaEntryKind::Splat { .. }));
 }

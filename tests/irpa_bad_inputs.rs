@@ -55,11 +55,7 @@ fn parse_error(bytes: &[u8]) -> FormatError {
 fn the_valid_archive_parses() {
     let (bytes, _) = valid();
     let index = IrpaIndex::parse(&bytes).unwrap();
-    let names: Vec<&str> = index
-        .entries
-        .iter()
-        .map(|entry| entry.name.as_str())
-        .collect();
+    let names: Vec<String> = index.entries().map(|entry| entry.name).collect();
     assert_eq!(names, ["s", "a", "b"]);
 }
 
@@ -232,7 +228,7 @@ fn skipped_entries_are_dropped() {
         .copy_from_slice(&0u32.to_le_bytes());
     let index = IrpaIndex::parse(&bytes).unwrap();
     assert!(index.get("a").is_none());
-    assert_eq!(index.entries.len(), 2);
+    assert_eq!(index.len(), 2);
 }
 
 #[test]
@@ -303,5 +299,34 @@ fn empty_references_are_range_checked_too() {
     assert!(
         matches!(error.kind, FormatErrorKind::OutOfRange { .. }),
         "{error}"
+    );
+}
+
+/// Item 1 of the hardening issue: the index made from an archive never
+/// costs more heap than its entry table, however many entries it holds.
+#[test]
+fn a_flood_of_entries_costs_less_heap_than_the_table() {
+    let count = 100_000;
+    let entries: Vec<ArchiveEntry> = (0..count)
+        .map(|index| ArchiveEntry {
+            name: format!("t{index:x}"),
+            contents: EntryContents::Splat {
+                pattern: vec![0],
+                length: 0,
+            },
+        })
+        .collect();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("flood.irpa");
+    let plan = write_archive(&path, &entries).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let index = IrpaIndex::parse(&bytes).unwrap();
+    assert_eq!(index.len(), count);
+    assert_eq!(index.get("t1f").unwrap().length(), 0);
+    assert!(
+        index.heap_bytes() < plan.entry_segment_length as usize,
+        "{} heap bytes for a {}-byte table",
+        index.heap_bytes(),
+        plan.entry_segment_length
     );
 }

@@ -61,7 +61,7 @@ fn list_safetensors(path: &Path) -> Listing {
 fn list_irpa(path: &Path) -> Listing {
     let bytes = std::fs::read(path).unwrap();
     let index = IrpaIndex::parse(&bytes).map_err(|e| e.to_string())?;
-    Ok(format!("{:?}", index.entries))
+    Ok(format!("{:?}", index.entries().collect::<Vec<_>>()))
 }
 
 /// The tiny llama GGUF.
@@ -106,8 +106,7 @@ fn irpa(folder: &Path) -> Format {
     let bytes = std::fs::read(&path).unwrap();
     let index = IrpaIndex::parse(&bytes).unwrap();
     let header_end = index
-        .entries
-        .iter()
+        .entries()
         .filter_map(|entry| match entry.kind {
             IrpaEntryKind::Data { offset, .. } => Some(offset as usize),
             _ => None,

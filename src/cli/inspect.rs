@@ -79,9 +79,9 @@ fn list_gguf(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
 
 fn list_irpa(path: &Path, text: &mut impl Write) -> anyhow::Result<()> {
     let mapped = MappedFile::open(path).with_context(|| format!("opening `{}`", path.display()))?;
-    let index = IrpaIndex::parse(mapped.bytes()).map_err(|error| error.with_path(path))?;
+    let index = IrpaIndex::parse_mapped(&mapped).map_err(|error| error.with_path(path))?;
     writeln!(text, "{:<6} {:>12} {:>12}  key", "kind", "offset", "bytes")?;
-    for entry in &index.entries {
+    for entry in index.entries() {
         let (kind, offset) = match &entry.kind {
             IrpaEntryKind::Data { offset, .. } => ("data", offset.to_string()),
             IrpaEntryKind::Splat { pattern, .. } => ("splat", format!("x{}", hex(pattern))),

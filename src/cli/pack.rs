@@ -21,7 +21,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let plan = irex::formats::pack::pack(&sources, &args.output)?;
     eprintln!(
         "irex: wrote {} entries, {} bytes, to `{}`",
-        plan.entries.len(),
+        plan.entry_count,
         plan.file_size,
         args.output.display()
     );

@@ -122,6 +122,16 @@ impl Gguf {
         self.table.len()
     }
 
+    /// Returns tensor `index` (in file order).
+    pub fn tensor_at(&self, index: usize) -> GgufTensor {
+        self.row(index)
+    }
+
+    /// Returns the name of tensor `index` (in file order).
+    pub fn tensor_name(&self, index: usize) -> &str {
+        self.table.name(index)
+    }
+
     /// Returns the heap bytes of the tensor table, for the tests that
     /// bound it.
     pub fn table_bytes(&self) -> usize {

@@ -25,7 +25,7 @@ mod reader;
 mod schema;
 mod writer;
 
-pub use plan::{ArchivePlan, EntryRequest, PlannedEntry, PlannedKind};
+pub use plan::{ArchiveLayout, ArchivePlan, EntryRequest, EntrySource, PlannedEntry, PlannedKind};
 pub use reader::{IrpaEntry, IrpaEntryKind, IrpaIndex};
 pub use schema::{DEFAULT_DATA_ALIGNMENT, FILE_ALIGNMENT, MAX_SPLAT_PATTERN};
-pub use writer::{ArchiveEntry, EntryContents, write_archive};
+pub use writer::{ArchiveEntry, ArchiveSource, EntryContents, write_archive, write_archive_from};

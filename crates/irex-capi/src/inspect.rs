@@ -97,11 +97,10 @@ fn describe_irpa(path: &Path) -> Result<Value, Failure> {
         message: format!("opening `{}`: {error}", path.display()),
     })?;
     let index =
-        IrpaIndex::parse(mapped.bytes()).map_err(|error| format_failure(error.with_path(path)))?;
+        IrpaIndex::parse_mapped(&mapped).map_err(|error| format_failure(error.with_path(path)))?;
     let file = path.display().to_string();
     let entries: Vec<Value> = index
-        .entries
-        .iter()
+        .entries()
         .map(|entry| match &entry.kind {
             IrpaEntryKind::Data { offset, .. } => json!({"name": entry.name, "kind": "data",
                 "file": file, "offset": offset, "bytes": entry.length()}),

@@ -1,8 +1,6 @@
 //! Layout planning: where every entry, name and data range goes, computed
 //! before a single byte is written, as IREE's `irpa_builder.c` lays it out.
 
-use std::collections::HashSet;
-
 use super::schema::{
     self, DATA_ENTRY_SIZE, DEFAULT_DATA_ALIGNMENT, ENTRY_ALIGNMENT, ENTRY_TABLE_OFFSET,
     FILE_ALIGNMENT, HEADER_SIZE, MAGIC, MAX_SPLAT_PATTERN, SPLAT_ENTRY_SIZE, align_up, entry_type,
@@ -75,23 +73,21 @@ pub struct PlannedEntry {
     pub kind: PlannedKind,
 }
 
-/// The complete layout of an archive.
+/// The complete layout of an archive, every entry's place included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArchivePlan {
     /// Entries in table order (the order they were requested in).
     pub entries: Vec<PlannedEntry>,
-    /// Length of the entry table, without the last entry's padding.
-    pub entry_segment_length: u64,
-    /// File offset of the metadata segment (right after the table).
-    pub metadata_offset: u64,
-    /// Length of the metadata segment.
-    pub metadata_length: u64,
-    /// File offset of the storage segment.
-    pub storage_offset: u64,
-    /// Length of the storage segment.
-    pub storage_length: u64,
-    /// Size of the whole file, a multiple of 4096.
-    pub file_size: u64,
+    /// The segments.
+    pub layout: ArchiveLayout,
+}
+
+impl std::ops::Deref for ArchivePlan {
+    type Target = ArchiveLayout;
+
+    fn deref(&self) -> &ArchiveLayout {
+        &self.layout
+    }
 }
 
 fn plan_error(field: &str, name: &str, kind: FormatErrorKind) -> FormatError {
@@ -142,8 +138,58 @@ fn check_request(request: &EntryRequest) -> Result<(), FormatError> {
     Ok(())
 }
 
-impl ArchivePlan {
-    /// Lays out `requests` in order.
+/// The entries an archive is laid out from, asked for one at a time, so
+/// that laying out a million entries needs no table of its own.
+pub trait EntrySource {
+    /// Returns the number of entries.
+    fn len(&self) -> usize;
+    /// Returns whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Returns the key of entry `index`.
+    fn name(&self, index: usize) -> &str;
+    /// Returns entry `index`'s request.
+    fn request(&self, index: usize) -> EntryRequest;
+}
+
+impl EntrySource for [EntryRequest] {
+    fn len(&self) -> usize {
+        <[EntryRequest]>::len(self)
+    }
+
+    fn name(&self, index: usize) -> &str {
+        self[index].name()
+    }
+
+    fn request(&self, index: usize) -> EntryRequest {
+        self[index].clone()
+    }
+}
+
+/// Where an archive's segments go: everything about its layout but the
+/// entries' own places, which [`ArchiveLayout::placements`] recomputes in
+/// order. It holds no per-entry state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveLayout {
+    /// Number of entries.
+    pub entry_count: u64,
+    /// Length of the entry table, without the last entry's padding.
+    pub entry_segment_length: u64,
+    /// File offset of the metadata segment (right after the table).
+    pub metadata_offset: u64,
+    /// Length of the metadata segment.
+    pub metadata_length: u64,
+    /// File offset of the storage segment.
+    pub storage_offset: u64,
+    /// Length of the storage segment.
+    pub storage_length: u64,
+    /// Size of the whole file, a multiple of 4096.
+    pub file_size: u64,
+}
+
+impl ArchiveLayout {
+    /// Lays out the entries of `source` in order.
     ///
     /// Identical to IREE's builder for every archive whose data entries all
     /// ask for the same alignment (the usual case: 64). Where they differ,
@@ -151,40 +197,36 @@ impl ArchivePlan {
     /// which leaves later, larger requests misaligned in the file; irex
     /// aligns it to the largest request, so every entry's file offset is a
     /// multiple of its alignment.
-    pub fn new(requests: &[EntryRequest]) -> Result<Self, FormatError> {
-        check_requests(requests)?;
-        let (entry_offsets, table_end) = place_entry_table(requests)?;
-        let metadata_offset = table_end;
-        let (name_offsets, metadata_length) = place_names(requests)?;
-        let storage_alignment = requests
-            .iter()
-            .filter_map(|request| match request {
-                EntryRequest::Data { alignment, .. } => Some(*alignment),
-                EntryRequest::Splat { .. } => None,
-            })
-            .max()
-            .unwrap_or(1);
-        let metadata_end = metadata_offset + metadata_length;
-        let storage_offset =
-            align_up(metadata_end, storage_alignment).ok_or(overflow("storage_segment", ""))?;
+    pub fn new<S: EntrySource + ?Sized>(source: &S) -> Result<Self, FormatError> {
+        check_unique(source)?;
+        let mut table_end = ENTRY_TABLE_OFFSET;
+        let mut metadata_length = 0u64;
+        let mut storage_alignment = 1u64;
         let mut storage_length = 0u64;
-        let mut entries = Vec::with_capacity(requests.len());
-        for ((request, entry_offset), name_offset) in
-            requests.iter().zip(entry_offsets).zip(name_offsets)
-        {
-            entries.push(PlannedEntry {
-                name: request.name().to_string(),
-                entry_offset,
-                name_offset,
-                kind: place_contents(request, storage_offset, &mut storage_length)?,
-            });
+        for index in 0..source.len() {
+            let request = source.request(index);
+            check_request(&request)?;
+            let name = request.name();
+            let offset = align_up(table_end, ENTRY_ALIGNMENT).ok_or(overflow("entry", name))?;
+            table_end = offset + entry_size(&request);
+            metadata_length = metadata_length
+                .checked_add(name.len() as u64)
+                .ok_or(overflow("name", name))?;
+            if let EntryRequest::Data { alignment, .. } = request {
+                storage_alignment = storage_alignment.max(alignment);
+            }
+            place_contents(&request, 0, &mut storage_length)
+                .map_err(|_| overflow("storage", name))?;
         }
+        let metadata_offset = table_end;
+        let storage_offset = align_up(metadata_offset + metadata_length, storage_alignment)
+            .ok_or(overflow("storage_segment", ""))?;
         let storage_end = storage_offset
             .checked_add(storage_length)
             .ok_or(overflow("storage_segment", ""))?;
         let file_size = align_up(storage_end, FILE_ALIGNMENT).ok_or(overflow("file_size", ""))?;
         Ok(Self {
-            entries,
+            entry_count: source.len() as u64,
             entry_segment_length: table_end - ENTRY_TABLE_OFFSET,
             metadata_offset,
             metadata_length,
@@ -194,19 +236,59 @@ impl ArchivePlan {
         })
     }
 
-    /// Returns the bytes before the storage segment: header, entry table,
-    /// names and the padding up to the storage segment. They are small (no
-    /// tensor data), so they are built in memory and written in one go.
-    pub fn index_bytes(&self) -> Vec<u8> {
-        let mut bytes = vec![0u8; self.storage_offset as usize];
+    /// Returns every entry's place, in order, computed as [`Self::new`] did.
+    pub fn placements<'s, S: EntrySource + ?Sized>(
+        &self,
+        source: &'s S,
+    ) -> impl Iterator<Item = PlannedEntry> + 's {
+        let storage_offset = self.storage_offset;
+        let mut table_end = ENTRY_TABLE_OFFSET;
+        let mut name_offset = 0u64;
+        let mut storage_length = 0u64;
+        (0..source.len()).map(move |index| {
+            let request = source.request(index);
+            let entry_offset = align_up(table_end, ENTRY_ALIGNMENT).expect("checked by new");
+            table_end = entry_offset + entry_size(&request);
+            let planned = PlannedEntry {
+                name: request.name().to_string(),
+                entry_offset,
+                name_offset,
+                kind: place_contents(&request, storage_offset, &mut storage_length)
+                    .expect("checked by new"),
+            };
+            name_offset += request.name().len() as u64;
+            planned
+        })
+    }
+
+    /// Writes the bytes before the storage segment (header, entry table,
+    /// names) through `sink(offset, bytes)`, piece by piece in file order;
+    /// the padding between pieces is left to the sink (zeros).
+    pub fn write_index<S: EntrySource + ?Sized>(
+        &self,
+        source: &S,
+        sink: &mut dyn FnMut(u64, &[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        sink(0, &self.header_bytes())?;
+        for planned in self.placements(source) {
+            let (offset, bytes) = self.entry_bytes(&planned);
+            sink(offset, &bytes)?;
+        }
+        for planned in self.placements(source) {
+            sink(
+                self.metadata_offset + planned.name_offset,
+                planned.name.as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn header_bytes(&self) -> [u8; ENTRY_TABLE_OFFSET as usize] {
+        let mut bytes = [0u8; ENTRY_TABLE_OFFSET as usize];
         put_u32(&mut bytes, schema::header::MAGIC, MAGIC);
         // version 0.0: both u16 fields stay zero; so do next_header and flags.
         put_u64(&mut bytes, schema::header::HEADER_SIZE, HEADER_SIZE);
-        put_u64(
-            &mut bytes,
-            schema::header::ENTRY_COUNT,
-            self.entries.len() as u64,
-        );
+        put_u64(&mut bytes, schema::header::ENTRY_COUNT, self.entry_count);
         let segments = [
             (
                 schema::header::ENTRY_SEGMENT,
@@ -228,44 +310,94 @@ impl ArchivePlan {
             put_u64(&mut bytes, field, offset);
             put_u64(&mut bytes, field + 8, length);
         }
-        for entry in &self.entries {
-            self.put_entry(&mut bytes, entry);
-        }
         bytes
     }
 
-    fn put_entry(&self, bytes: &mut [u8], planned: &PlannedEntry) {
+    /// Returns one entry's table bytes and their file offset.
+    fn entry_bytes(&self, planned: &PlannedEntry) -> (u64, Vec<u8>) {
         use schema::entry;
-        let base = planned.entry_offset as usize;
-        let name = planned.name.as_bytes();
-        let name_at = (self.metadata_offset + planned.name_offset) as usize;
-        bytes[name_at..name_at + name.len()].copy_from_slice(name);
-        put_u64(bytes, base + entry::NAME, planned.name_offset);
-        put_u64(bytes, base + entry::NAME + 8, name.len() as u64);
-        match &planned.kind {
+        let mut bytes = vec![0u8; SPLAT_ENTRY_SIZE.max(DATA_ENTRY_SIZE) as usize];
+        put_u64(&mut bytes, entry::NAME, planned.name_offset);
+        put_u64(&mut bytes, entry::NAME + 8, planned.name.len() as u64);
+        let size = match &planned.kind {
             PlannedKind::Data {
                 offset,
                 length,
                 alignment,
             } => {
-                put_u64(bytes, base + entry::SIZE, DATA_ENTRY_SIZE);
-                put_u32(bytes, base + entry::TYPE, entry_type::DATA);
-                put_u64(bytes, base + entry::MINIMUM_ALIGNMENT, *alignment);
+                put_u32(&mut bytes, entry::TYPE, entry_type::DATA);
+                put_u64(&mut bytes, entry::MINIMUM_ALIGNMENT, *alignment);
                 put_u64(
-                    bytes,
-                    base + entry::DATA_STORAGE,
+                    &mut bytes,
+                    entry::DATA_STORAGE,
                     offset - self.storage_offset,
                 );
-                put_u64(bytes, base + entry::DATA_STORAGE + 8, *length);
+                put_u64(&mut bytes, entry::DATA_STORAGE + 8, *length);
+                DATA_ENTRY_SIZE
             }
             PlannedKind::Splat { pattern, length } => {
-                put_u64(bytes, base + entry::SIZE, SPLAT_ENTRY_SIZE);
-                put_u32(bytes, base + entry::TYPE, entry_type::SPLAT);
-                put_u64(bytes, base + entry::SPLAT_LENGTH, *length);
-                let at = base + entry::SPLAT_PATTERN;
+                put_u32(&mut bytes, entry::TYPE, entry_type::SPLAT);
+                put_u64(&mut bytes, entry::SPLAT_LENGTH, *length);
+                let at = entry::SPLAT_PATTERN;
                 bytes[at..at + pattern.len()].copy_from_slice(pattern);
-                bytes[base + entry::SPLAT_PATTERN_LENGTH] = pattern.len() as u8;
+                bytes[entry::SPLAT_PATTERN_LENGTH] = pattern.len() as u8;
+                SPLAT_ENTRY_SIZE
             }
+        };
+        put_u64(&mut bytes, entry::SIZE, size);
+        bytes.truncate(size as usize);
+        (planned.entry_offset, bytes)
+    }
+}
+
+fn entry_size(request: &EntryRequest) -> u64 {
+    match request {
+        EntryRequest::Data { .. } => DATA_ENTRY_SIZE,
+        EntryRequest::Splat { .. } => SPLAT_ENTRY_SIZE,
+    }
+}
+
+impl ArchivePlan {
+    /// Lays out `requests` in order ([`ArchiveLayout::new`]), keeping every
+    /// entry's place.
+    pub fn new(requests: &[EntryRequest]) -> Result<Self, FormatError> {
+        let layout = ArchiveLayout::new(requests)?;
+        let entries = layout.placements(requests).collect();
+        Ok(Self { entries, layout })
+    }
+
+    /// Returns the bytes before the storage segment: header, entry table,
+    /// names and the padding up to the storage segment.
+    pub fn index_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![0u8; self.layout.storage_offset as usize];
+        let requests: Vec<EntryRequest> = self.entries.iter().map(PlannedEntry::request).collect();
+        self.layout
+            .write_index(requests.as_slice(), &mut |offset, piece| {
+                bytes[offset as usize..offset as usize + piece.len()].copy_from_slice(piece);
+                Ok(())
+            })
+            .expect("writing to memory cannot fail");
+        bytes
+    }
+}
+
+impl PlannedEntry {
+    /// Returns the request this entry was placed from.
+    fn request(&self) -> EntryRequest {
+        let name = self.name.clone();
+        match &self.kind {
+            PlannedKind::Data {
+                length, alignment, ..
+            } => EntryRequest::Data {
+                name,
+                length: *length,
+                alignment: *alignment,
+            },
+            PlannedKind::Splat { pattern, length } => EntryRequest::Splat {
+                name,
+                pattern: pattern.clone(),
+                length: *length,
+            },
         }
     }
 }
@@ -280,53 +412,22 @@ fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
 
 const _: () = assert!(MAX_SPLAT_PATTERN == 16 && DEFAULT_DATA_ALIGNMENT == 64);
 
-/// Checks each request and refuses a name given twice.
-fn check_requests(requests: &[EntryRequest]) -> Result<(), FormatError> {
-    let mut seen = HashSet::with_capacity(requests.len());
-    for request in requests {
-        check_request(request)?;
-        if !seen.insert(request.name()) {
-            return Err(plan_error(
-                "name",
-                request.name(),
-                FormatErrorKind::DuplicateKey,
-            ));
-        }
+/// Refuses a name given twice (a sorted index of the entries: 4 bytes an
+/// entry, for the call's duration).
+fn check_unique<S: EntrySource + ?Sized>(source: &S) -> Result<(), FormatError> {
+    let mut order: Vec<u32> = (0..source.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| source.name(a as usize).cmp(source.name(b as usize)));
+    match order
+        .windows(2)
+        .find(|pair| source.name(pair[0] as usize) == source.name(pair[1] as usize))
+    {
+        Some(pair) => Err(plan_error(
+            "name",
+            source.name(pair[1] as usize),
+            FormatErrorKind::DuplicateKey,
+        )),
+        None => Ok(()),
     }
-    Ok(())
-}
-
-/// Lays the entry table out from [`ENTRY_TABLE_OFFSET`]: each entry's
-/// offset, and where the table ends.
-fn place_entry_table(requests: &[EntryRequest]) -> Result<(Vec<u64>, u64), FormatError> {
-    let mut cursor = ENTRY_TABLE_OFFSET;
-    let mut table_end = ENTRY_TABLE_OFFSET;
-    let mut entry_offsets = Vec::with_capacity(requests.len());
-    for request in requests {
-        let size = match request {
-            EntryRequest::Data { .. } => DATA_ENTRY_SIZE,
-            EntryRequest::Splat { .. } => SPLAT_ENTRY_SIZE,
-        };
-        let offset = align_up(cursor, ENTRY_ALIGNMENT).ok_or(overflow("entry", request.name()))?;
-        entry_offsets.push(offset);
-        table_end = offset + size;
-        cursor = table_end;
-    }
-    Ok((entry_offsets, table_end))
-}
-
-/// Lays the names out one after another in the metadata segment: each
-/// name's offset in it, and its length.
-fn place_names(requests: &[EntryRequest]) -> Result<(Vec<u64>, u64), FormatError> {
-    let mut metadata_length = 0u64;
-    let mut name_offsets = Vec::with_capacity(requests.len());
-    for request in requests {
-        name_offsets.push(metadata_length);
-        metadata_length = metadata_length
-            .checked_add(request.name().len() as u64)
-            .ok_or(overflow("name", request.name()))?;
-    }
-    Ok((name_offsets, metadata_length))
 }
 
 /// Places one entry's contents: data at its alignment after the storage

@@ -2,13 +2,12 @@
 //! leaves out (integer overflow, alignment, overlaps, duplicate names, splat
 //! patterns, linked headers).
 
-use std::collections::HashSet;
-
 use super::schema::{
     self, DATA_ENTRY_SIZE, ENTRY_ALIGNMENT, ENTRY_HEADER_SIZE, HEADER_SIZE, MAGIC,
     MAX_SPLAT_PATTERN, SPLAT_ENTRY_SIZE, entry_type,
 };
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
+use crate::tensor::{MappedFile, PageReleaser};
 
 /// What an entry of a parsed archive holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,11 +48,108 @@ impl IrpaEntry {
     }
 }
 
-/// The validated index of an archive: its live entries in table order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IrpaIndex {
-    /// Live entries (SKIP entries are dropped), in table order.
-    pub entries: Vec<IrpaEntry>,
+/// The validated index of an archive: its live entries in table order (SKIP
+/// entries are dropped), names looked up in the bytes it was parsed from.
+///
+/// Kept compact, because a hostile table can hold a million entries: 48
+/// bytes an entry and 4 for the name index, where the file spends at least
+/// 76. An [`IrpaEntry`] is made when asked for.
+#[derive(Clone, Debug)]
+pub struct IrpaIndex<'data> {
+    bytes: &'data [u8],
+    slots: Vec<Slot>,
+    /// Slot indices in name order.
+    by_name: Vec<u32>,
+}
+
+/// One live entry as the index keeps it: where its name lies in the file
+/// (checked UTF-8) and what it holds.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    name_at: u64,
+    name_length: u64,
+    stored: Stored,
+}
+
+impl Slot {
+    fn name(self, bytes: &[u8]) -> &str {
+        let name = &bytes[self.name_at as usize..(self.name_at + self.name_length) as usize];
+        std::str::from_utf8(name).expect("names are checked to be UTF-8 when parsed")
+    }
+
+    fn entry(self, bytes: &[u8]) -> IrpaEntry {
+        IrpaEntry {
+            name: self.name(bytes).to_string(),
+            kind: self.stored.kind(),
+        }
+    }
+}
+
+/// Checks the header and every entry of `bytes`, handing each live entry to
+/// `visit` in table order and giving the table's pages back as it goes.
+fn visit_slots(
+    bytes: &[u8],
+    mut releaser: Option<PageReleaser<'_>>,
+    mut visit: impl FnMut(Slot) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
+    let parser = Parser { bytes };
+    parser.check_header()?;
+    let count = parser.u64_at("entry_count", schema::header::ENTRY_COUNT as u64)?;
+    let segments = Segments {
+        table: parser.segment("entry_segment", schema::header::ENTRY_SEGMENT)?,
+        metadata: parser.segment("metadata_segment", schema::header::METADATA_SEGMENT)?,
+        storage: parser.segment("storage_segment", schema::header::STORAGE_SEGMENT)?,
+    };
+    let mut cursor = 0u64;
+    for index in 0..count {
+        let (read, size) = parser.entry(&segments, index, cursor)?;
+        cursor = schema::align_up(cursor + size, ENTRY_ALIGNMENT).unwrap_or(u64::MAX);
+        if let Read::Live(slot) = read {
+            visit(slot)?;
+        }
+        if let Some(releaser) = releaser.as_mut() {
+            releaser.advance_to(segments.table.offset.saturating_add(cursor));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Stored {
+    Data {
+        offset: u64,
+        length: u64,
+        minimum_alignment: u64,
+    },
+    Splat {
+        pattern: [u8; MAX_SPLAT_PATTERN],
+        width: u8,
+        length: u64,
+    },
+}
+
+impl Stored {
+    fn kind(self) -> IrpaEntryKind {
+        match self {
+            Self::Data {
+                offset,
+                length,
+                minimum_alignment,
+            } => IrpaEntryKind::Data {
+                offset,
+                length,
+                minimum_alignment,
+            },
+            Self::Splat {
+                pattern,
+                width,
+                length,
+            } => IrpaEntryKind::Splat {
+                pattern: pattern[..width as usize].to_vec(),
+                length,
+            },
+        }
+    }
 }
 
 /// A segment of the archive: a range relative to the header.
@@ -65,6 +161,12 @@ struct Segment {
 
 struct Parser<'data> {
     bytes: &'data [u8],
+}
+
+/// What the first pass over the table reads of one entry.
+enum Read {
+    Skip,
+    Live(Slot),
 }
 
 fn error(field: impl Into<String>, kind: FormatErrorKind) -> FormatError {
@@ -180,62 +282,119 @@ struct Segments {
     storage: Segment,
 }
 
-impl IrpaIndex {
+impl<'data> IrpaIndex<'data> {
     /// Parses and validates an archive held in `bytes` (usually a map of the
     /// whole file). Errors name the field and, where known, the entry key.
-    pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
-        let parser = Parser { bytes };
-        parser.check_header()?;
-        let count = parser.u64_at("entry_count", schema::header::ENTRY_COUNT as u64)?;
-        let segments = Segments {
-            table: parser.segment("entry_segment", schema::header::ENTRY_SEGMENT)?,
-            metadata: parser.segment("metadata_segment", schema::header::METADATA_SEGMENT)?,
-            storage: parser.segment("storage_segment", schema::header::STORAGE_SEGMENT)?,
+    pub fn parse(bytes: &'data [u8]) -> Result<Self, FormatError> {
+        Self::parse_releasing(bytes, None)
+    }
+
+    /// Parses a mapped archive, giving the table's pages back to the kernel
+    /// as it reads on (see [`PageReleaser`]).
+    pub fn parse_mapped(mapped: &'data MappedFile) -> Result<Self, FormatError> {
+        let index = Self::parse_releasing(mapped.bytes(), Some(PageReleaser::new(mapped)));
+        mapped.release(0, mapped.bytes().len() as u64);
+        index
+    }
+
+    fn parse_releasing(
+        bytes: &'data [u8],
+        releaser: Option<PageReleaser<'_>>,
+    ) -> Result<Self, FormatError> {
+        let mut slots = Vec::new();
+        visit_slots(bytes, releaser, |slot| {
+            slots.push(slot);
+            Ok(())
+        })?;
+        slots.shrink_to_fit();
+        let mut index = Self {
+            bytes,
+            slots,
+            by_name: Vec::new(),
         };
-        // Every entry needs at least 60 table bytes: never trust the count
-        // for an allocation beyond what the table can hold.
-        let capacity = count.min(segments.table.length / ENTRY_HEADER_SIZE) as usize;
-        let mut entries = Vec::with_capacity(capacity);
-        let mut cursor = 0u64;
-        for index in 0..count {
-            let (entry, size) = parser.entry(&segments, index, cursor)?;
-            cursor = schema::align_up(cursor + size, ENTRY_ALIGNMENT).unwrap_or(u64::MAX);
-            entries.extend(entry);
-        }
-        let index = Self { entries };
         index.check_unique_and_disjoint()?;
         Ok(index)
     }
 
-    /// Returns the entry named `name`.
-    pub fn get(&self, name: &str) -> Option<&IrpaEntry> {
-        self.entries.iter().find(|entry| entry.name == name)
+    /// Checks the header and every entry of `mapped` as [`Self::parse`]
+    /// does, and hands each live entry to `visit` in table order instead of
+    /// keeping it: names are not checked for uniqueness nor data ranges for
+    /// overlaps (for an archive whose layout guarantees both, as the writer's
+    /// own check of what it wrote).
+    pub fn visit(
+        mapped: &MappedFile,
+        mut visit: impl FnMut(IrpaEntry) -> Result<(), FormatError>,
+    ) -> Result<(), FormatError> {
+        let bytes = mapped.bytes();
+        let visited = visit_slots(bytes, Some(PageReleaser::new(mapped)), |slot| {
+            visit(slot.entry(bytes))
+        });
+        mapped.release(0, bytes.len() as u64);
+        visited
     }
 
-    fn check_unique_and_disjoint(&self) -> Result<(), FormatError> {
-        let mut names = HashSet::with_capacity(self.entries.len());
-        for entry in &self.entries {
-            if !names.insert(entry.name.as_str()) {
-                return Err(error("name", FormatErrorKind::DuplicateKey).with_key(&entry.name));
-            }
+    /// Returns the number of live entries.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Returns whether the archive has no live entries.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Returns the live entries in table order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = IrpaEntry> + '_ {
+        (0..self.slots.len()).map(|slot| self.entry(slot))
+    }
+
+    /// Returns the entry named `name`.
+    pub fn get(&self, name: &str) -> Option<IrpaEntry> {
+        let at = self
+            .by_name
+            .binary_search_by(|&slot| self.name(slot as usize).cmp(name))
+            .ok()?;
+        Some(self.entry(self.by_name[at] as usize))
+    }
+
+    /// Returns the heap bytes the index holds, for the tests that bound it.
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>() + 4 * self.by_name.capacity()
+    }
+
+    fn name(&self, slot: usize) -> &'data str {
+        self.slots[slot].name(self.bytes)
+    }
+
+    fn entry(&self, slot: usize) -> IrpaEntry {
+        self.slots[slot].entry(self.bytes)
+    }
+
+    fn check_unique_and_disjoint(&mut self) -> Result<(), FormatError> {
+        let mut by_name: Vec<u32> = (0..self.slots.len() as u32).collect();
+        by_name.sort_unstable_by(|&a, &b| self.name(a as usize).cmp(self.name(b as usize)));
+        if let Some(pair) = by_name
+            .windows(2)
+            .find(|pair| self.name(pair[0] as usize) == self.name(pair[1] as usize))
+        {
+            let second = pair[0].max(pair[1]) as usize;
+            return Err(error("name", FormatErrorKind::DuplicateKey).with_key(self.name(second)));
         }
-        let mut ranges: Vec<(u64, u64, &str)> = self
-            .entries
-            .iter()
-            .filter_map(|entry| match entry.kind {
-                IrpaEntryKind::Data { offset, length, .. } if length > 0 => {
-                    Some((offset, offset + length, entry.name.as_str()))
-                }
-                _ => None,
-            })
+        self.by_name = by_name;
+        let range = |slot: u32| match self.slots[slot as usize].stored {
+            Stored::Data { offset, length, .. } => (offset, offset + length),
+            Stored::Splat { .. } => (0, 0),
+        };
+        let mut stored: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&slot| range(slot).1 > range(slot).0)
             .collect();
-        ranges.sort_unstable();
-        for pair in ranges.windows(2) {
-            if pair[1].0 < pair[0].1 {
+        stored.sort_unstable_by_key(|&slot| (range(slot), slot));
+        for pair in stored.windows(2) {
+            if range(pair[1]).0 < range(pair[0]).1 {
                 let kind = FormatErrorKind::Overlap {
-                    other: pair[0].2.to_string(),
+                    other: self.name(pair[0] as usize).to_string(),
                 };
-                return Err(error("storage", kind).with_key(pair[1].2));
+                return Err(error("storage", kind).with_key(self.name(pair[1] as usize)));
             }
         }
         Ok(())
@@ -250,7 +409,7 @@ impl Parser<'_> {
         segments: &Segments,
         index: u64,
         cursor: u64,
-    ) -> Result<(Option<IrpaEntry>, u64), FormatError> {
+    ) -> Result<(Read, u64), FormatError> {
         let field = |name: &str| format!("entry[{index}].{name}");
         let table = segments.table;
         let remaining = table.length.saturating_sub(cursor);
@@ -272,10 +431,10 @@ impl Parser<'_> {
         if kind == entry_type::SKIP {
             let name_at = base + schema::entry::NAME as u64;
             self.reference(segments.metadata, &field("name"), name_at)?;
-            return Ok((None, size));
+            return Ok((Read::Skip, size));
         }
-        let name = self.name(segments.metadata, &field("name"), base)?;
-        let with_name = |error: FormatError| error.with_key(&name).at(base);
+        let (name_at, name) = self.name(segments.metadata, &field("name"), base)?;
+        let with_name = |error: FormatError| error.with_key(name).at(base);
         let contents = match kind {
             entry_type::SPLAT => self.splat(&field, base, size).map_err(with_name)?,
             entry_type::DATA => self.data(&field, base, size, segments).map_err(with_name)?,
@@ -286,13 +445,12 @@ impl Parser<'_> {
             }
             other => return Err(with_name(invalid(field("type"), other, "0, 1, 2 or 3"))),
         };
-        Ok((
-            Some(IrpaEntry {
-                name,
-                kind: contents,
-            }),
-            size,
-        ))
+        let slot = Slot {
+            name_at,
+            name_length: name.len() as u64,
+            stored: contents,
+        };
+        Ok((Read::Live(slot), size))
     }
 
     fn reference(
@@ -309,14 +467,21 @@ impl Parser<'_> {
         Ok((metadata.offset + offset, length))
     }
 
-    fn name(&self, metadata: Segment, field: &str, base: u64) -> Result<String, FormatError> {
+    /// Returns an entry's name and its file offset.
+    fn name(
+        &self,
+        metadata: Segment,
+        field: &str,
+        base: u64,
+    ) -> Result<(u64, &'_ str), FormatError> {
         let (start, length) = self.reference(metadata, field, base + schema::entry::NAME as u64)?;
         if length == 0 {
             return Err(invalid(field, "an empty name", "a non-empty key").at(base));
         }
         let bytes = &self.bytes[start as usize..(start + length) as usize];
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| invalid(field, "bytes that are not UTF-8", "a UTF-8 key").at(base))
+        let name = std::str::from_utf8(bytes)
+            .map_err(|_| invalid(field, "bytes that are not UTF-8", "a UTF-8 key").at(base))?;
+        Ok((start, name))
     }
 
     fn metadata_ref(&self, metadata: Segment, field: &str, base: u64) -> Result<(), FormatError> {
@@ -329,7 +494,7 @@ impl Parser<'_> {
         field: &dyn Fn(&str) -> String,
         base: u64,
         size: u64,
-    ) -> Result<IrpaEntryKind, FormatError> {
+    ) -> Result<Stored, FormatError> {
         if size < SPLAT_ENTRY_SIZE {
             return Err(invalid(field("size"), size, "at least 85 for a splat"));
         }
@@ -344,9 +509,13 @@ impl Parser<'_> {
             return Err(invalid(field("length"), length, &expected));
         }
         let at = (base + schema::entry::SPLAT_PATTERN as u64) as usize;
-        let pattern = self.bytes[at..at + width].to_vec();
-        debug_assert!(width <= MAX_SPLAT_PATTERN);
-        Ok(IrpaEntryKind::Splat { pattern, length })
+        let mut pattern = [0u8; MAX_SPLAT_PATTERN];
+        pattern[..width].copy_from_slice(&self.bytes[at..at + width]);
+        Ok(Stored::Splat {
+            pattern,
+            width: width as u8,
+            length,
+        })
     }
 
     fn data(
@@ -355,7 +524,7 @@ impl Parser<'_> {
         base: u64,
         size: u64,
         segments: &Segments,
-    ) -> Result<IrpaEntryKind, FormatError> {
+    ) -> Result<Stored, FormatError> {
         if size < DATA_ENTRY_SIZE {
             return Err(invalid(field("size"), size, "at least 76 for data"));
         }
@@ -385,7 +554,7 @@ impl Parser<'_> {
                 return Err(invalid(field("storage"), found, &expected));
             }
         }
-        Ok(IrpaEntryKind::Data {
+        Ok(Stored::Data {
             offset,
             length,
             minimum_alignment,

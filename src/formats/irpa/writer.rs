@@ -9,13 +9,11 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use memmap2::Mmap;
-
-use super::plan::{ArchivePlan, EntryRequest, PlannedKind};
+use super::plan::{ArchiveLayout, ArchivePlan, EntryRequest, EntrySource, PlannedKind};
 use super::reader::{IrpaEntryKind, IrpaIndex};
 use crate::formats::{FormatError, FormatErrorKind, FormatName};
 use crate::output::AtomicFile;
-use crate::tensor::{BufferHandle, MappedWindow};
+use crate::tensor::{BufferHandle, MappedFile, MappedWindow};
 
 /// What one archive entry holds.
 #[derive(Clone, Debug)]
@@ -63,6 +61,34 @@ impl ArchiveEntry {
     }
 }
 
+/// Entries to write, asked for one at a time (see [`EntrySource`]): a
+/// slice of [`ArchiveEntry`]s, or a view over checkpoints' tensor tables
+/// that makes each entry when it is written.
+pub trait ArchiveSource: EntrySource {
+    /// Returns what entry `index` holds.
+    fn contents(&self, index: usize) -> EntryContents;
+}
+
+impl EntrySource for [ArchiveEntry] {
+    fn len(&self) -> usize {
+        <[ArchiveEntry]>::len(self)
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self[index].name
+    }
+
+    fn request(&self, index: usize) -> EntryRequest {
+        self[index].request()
+    }
+}
+
+impl ArchiveSource for [ArchiveEntry] {
+    fn contents(&self, index: usize) -> EntryContents {
+        self[index].contents.clone()
+    }
+}
+
 fn io_error(path: &Path, field: &str, error: &io::Error) -> FormatError {
     FormatError::io(FormatName::Irpa, field, error).with_path(path)
 }
@@ -74,27 +100,69 @@ fn io_error(path: &Path, field: &str, error: &io::Error) -> FormatError {
 /// kernel cannot), owned buffers are written from where they are. The file
 /// appears under `path` only once complete, synced and re-read.
 pub fn write_archive(path: &Path, entries: &[ArchiveEntry]) -> Result<ArchivePlan, FormatError> {
+    write_archive_from(path, entries)?;
     let requests: Vec<EntryRequest> = entries.iter().map(ArchiveEntry::request).collect();
-    let plan = ArchivePlan::new(&requests).map_err(|error| error.with_path(path))?;
+    ArchivePlan::new(&requests)
+}
+
+/// Writes the entries of `source` as an archive at `path`, as
+/// [`write_archive`] does, keeping no state per entry: the index is written
+/// as it is laid out and checked as it is read back, so that an archive of
+/// a million entries costs no memory beyond `source`'s own.
+pub fn write_archive_from<S: ArchiveSource + ?Sized>(
+    path: &Path,
+    source: &S,
+) -> Result<ArchiveLayout, FormatError> {
+    let layout = ArchiveLayout::new(source).map_err(|error| error.with_path(path))?;
     let output = AtomicFile::create(path).map_err(|error| io_error(path, "file", &error))?;
     let file = output.file();
-    file.write_all_at(&plan.index_bytes(), 0)
-        .map_err(|error| io_error(path, "header", &error))?;
-    for (entry, planned) in entries.iter().zip(&plan.entries) {
+    write_index(file, &layout, source).map_err(|error| io_error(path, "header", &error))?;
+    for (index, planned) in layout.placements(source).enumerate() {
         if let (EntryContents::Data { buffer, .. }, PlannedKind::Data { offset, .. }) =
-            (&entry.contents, &planned.kind)
+            (source.contents(index), &planned.kind)
         {
-            write_buffer(file, *offset, buffer)
-                .map_err(|error| io_error(path, "storage", &error).with_key(&entry.name))?;
+            write_buffer(file, *offset, &buffer)
+                .map_err(|error| io_error(path, "storage", &error).with_key(&planned.name))?;
         }
     }
-    file.set_len(plan.file_size)
+    file.set_len(layout.file_size)
         .map_err(|error| io_error(path, "file_size", &error))?;
-    check_written(output.file(), &plan).map_err(|error| error.with_path(path))?;
+    check_written(output.temporary_path(), &layout, source)
+        .map_err(|error| error.with_path(path))?;
     output
         .commit()
         .map_err(|error| io_error(path, "rename", &error))?;
-    Ok(plan)
+    Ok(layout)
+}
+
+/// Writes the index through a 1 MiB buffer: the pieces come in file order,
+/// with small zero gaps between entries.
+fn write_index<S: ArchiveSource + ?Sized>(
+    file: &File,
+    layout: &ArchiveLayout,
+    source: &S,
+) -> io::Result<()> {
+    const CAPACITY: usize = 1 << 20;
+    let mut buffer: Vec<u8> = Vec::with_capacity(CAPACITY);
+    let mut start = 0u64;
+    let flush = |buffer: &mut Vec<u8>, start: u64| {
+        let written = file.write_all_at(buffer, start);
+        buffer.clear();
+        written
+    };
+    layout.write_index(source, &mut |offset, piece| {
+        let end = start + buffer.len() as u64;
+        let gap = offset.checked_sub(end);
+        if gap.is_none_or(|gap| gap > 4096) || buffer.len() + piece.len() > CAPACITY {
+            flush(&mut buffer, start)?;
+            start = offset;
+        } else {
+            buffer.resize(buffer.len() + gap.unwrap_or(0) as usize, 0);
+        }
+        buffer.extend_from_slice(piece);
+        Ok(())
+    })?;
+    flush(&mut buffer, start)
 }
 
 fn write_buffer(file: &File, offset: u64, buffer: &BufferHandle) -> io::Result<()> {
@@ -177,12 +245,15 @@ fn copy_file_range(
     Ok(())
 }
 
-/// Re-reads the written index and checks it says what the plan says.
-fn check_written(file: &File, plan: &ArchivePlan) -> Result<(), FormatError> {
-    // SAFETY: the file is our own unpublished temporary; nothing else writes it.
-    let map = unsafe { Mmap::map(file) }
+/// Re-reads the written index and checks it says what the layout says,
+/// entry by entry.
+fn check_written<S: ArchiveSource + ?Sized>(
+    path: &Path,
+    layout: &ArchiveLayout,
+    source: &S,
+) -> Result<(), FormatError> {
+    let mapped = MappedFile::open(path)
         .map_err(|error| FormatError::io(FormatName::Irpa, "file", &error))?;
-    let index = IrpaIndex::parse(&map)?;
     let mismatch = |name: &str| {
         let kind = FormatErrorKind::InvalidValue {
             found: "an entry that differs from the plan".into(),
@@ -190,10 +261,11 @@ fn check_written(file: &File, plan: &ArchivePlan) -> Result<(), FormatError> {
         };
         FormatError::new(FormatName::Irpa, "entry", kind).with_key(name)
     };
-    if index.entries.len() != plan.entries.len() {
-        return Err(mismatch("*"));
-    }
-    for (read, planned) in index.entries.iter().zip(&plan.entries) {
+    let mut planned = layout.placements(source);
+    IrpaIndex::visit(&mapped, |read| {
+        let Some(planned) = planned.next() else {
+            return Err(mismatch(&read.name));
+        };
         let same = read.name == planned.name
             && match (&read.kind, &planned.kind) {
                 (
@@ -213,9 +285,14 @@ fn check_written(file: &File, plan: &ArchivePlan) -> Result<(), FormatError> {
                 ) => pattern == p && length == l,
                 _ => false,
             };
-        if !same {
-            return Err(mismatch(&planned.name));
+        if same {
+            Ok(())
+        } else {
+            Err(mismatch(&planned.name))
         }
+    })?;
+    match planned.next() {
+        Some(missing) => Err(mismatch(&missing.name)),
+        None => Ok(()),
     }
-    Ok(())
 }

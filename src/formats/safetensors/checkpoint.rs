@@ -120,6 +120,16 @@ impl Safetensors {
         self.order.iter().map(|&row| self.row(row as usize))
     }
 
+    /// Returns tensor `index` in file (and shard) order.
+    pub fn tensor_at(&self, index: usize) -> SafetensorsTensor {
+        self.row(self.order[index] as usize)
+    }
+
+    /// Returns the name of tensor `index` in file (and shard) order.
+    pub fn tensor_name(&self, index: usize) -> &str {
+        self.table.name(self.order[index] as usize)
+    }
+
     /// Returns the tensor named `name`.
     pub fn get(&self, name: &str) -> Option<SafetensorsTensor> {
         self.table.find(name).map(|row| self.row(row))
