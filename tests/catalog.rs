@@ -5,10 +5,14 @@
 //! either it succeeds (an empty file is a valid empty MLIR module to
 //! `print`), or it exits with a code from 1 to 125 and one `irex:` line;
 //! and within 64 MB of the memory the same command takes on a small valid
-//! file (sparse files declaring gigabytes of entries included).
+//! file (sparse files declaring gigabytes of entries included), or for the
+//! header floods within 64 MB of the file's size. `scripts/test` runs it on
+//! the debug build (overflow-checked) and on the release build (what users
+//! run).
 
 mod common;
 
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -103,7 +107,83 @@ fn catalog(folder: &Path) -> Vec<(String, PathBuf)> {
     cases.push(("empty-folder".into(), empty_folder));
     cases.push(("missing".into(), folder.join("missing.gguf")));
     cases.extend(hostile_exports(folder));
+    cases.extend(floods(folder));
     cases
+}
+
+/// Headers of ~24 MB flooded with the smallest entries each format allows:
+/// held to the issue's bound of the input's size + 64 MB (a table of
+/// `TensorSpec`s cost 4 to 10 times the bytes). They are written entry by
+/// entry: a child's peak memory counts the test's own at the fork.
+fn floods(folder: &Path) -> Vec<(String, PathBuf)> {
+    const BYTES: u64 = 24 << 20;
+    let json_entry = |index: u64| {
+        let comma = if index > 0 { "," } else { "" };
+        format!(r#"{comma}"t{index:x}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#)
+    };
+    let json_count = (0..)
+        .scan(1u64, |length, index| {
+            *length += json_entry(index).len() as u64;
+            Some(*length)
+        })
+        .take_while(|&length| length < BYTES)
+        .count() as u64;
+    let json_length: u64 = 2
+        + (0..json_count)
+            .map(|i| json_entry(i).len() as u64)
+            .sum::<u64>();
+    let name = |prefix: &str, index: u64| {
+        let name = format!("{prefix}{index:x}");
+        [&(name.len() as u64).to_le_bytes()[..], name.as_bytes()].concat()
+    };
+    let gguf_header = |tensors: u64, keys: u64| {
+        let mut bytes = b"GGUF".to_vec();
+        bytes.extend(3u32.to_le_bytes());
+        bytes.extend(tensors.to_le_bytes());
+        bytes.extend(keys.to_le_bytes());
+        bytes
+    };
+    let (tensors, keys) = (BYTES / 36, BYTES / 19);
+    let floods: [(&str, Vec<u8>, u64, Box<dyn Fn(u64) -> Vec<u8>>, &[u8]); 3] = [
+        (
+            "flood-tensors.safetensors",
+            [&json_length.to_le_bytes()[..], b"{"].concat(),
+            json_count,
+            Box::new(|index| json_entry(index).into_bytes()),
+            b"}",
+        ),
+        (
+            "flood-tensors.gguf",
+            gguf_header(tensors, 0),
+            tensors,
+            // name, one dimension of 0, type F32, offset 0: no data.
+            Box::new(move |index| {
+                [name("t", index), 1u32.to_le_bytes().to_vec(), vec![0; 20]].concat()
+            }),
+            &[0; 32],
+        ),
+        (
+            "flood-keys.gguf",
+            gguf_header(0, keys),
+            keys,
+            Box::new(move |index| [name("k", index), vec![0; 4], vec![1]].concat()),
+            &[0; 32],
+        ),
+    ];
+    floods
+        .into_iter()
+        .map(|(file_name, head, count, entry, tail)| {
+            let path = folder.join(file_name);
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            out.write_all(&head).unwrap();
+            for index in 0..count {
+                out.write_all(&entry(index)).unwrap();
+            }
+            out.write_all(tail).unwrap();
+            out.flush().unwrap();
+            (file_name.to_string(), path)
+        })
+        .collect()
 }
 
 /// Export folders with a hostile `irex.json` (or none).
@@ -234,13 +314,20 @@ fn every_command_refuses_every_hostile_input_with_one_typed_line() {
                 stderr,
                 peak,
             } = run(args, folder);
-            let budget = baseline(args[0], folder) + (64 << 20);
+            let budget = if name.starts_with("flood-") {
+                std::fs::metadata(case).unwrap().len() + (64 << 20)
+            } else {
+                baseline(args[0], folder) + (64 << 20)
+            };
             let what = format!("{name}: irex {}", args[0]);
             assert!(peak <= budget, "{what} peaked at {} MB", peak >> 20);
             assert_eq!(status.signal(), None, "{what} died of a signal: {stderr}");
             let code = status.code().unwrap();
             assert!((0..=125).contains(&code), "{what} exited {code}: {stderr}");
             assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
+            if name.starts_with("flood-") && args[0] == "inspect" {
+                assert_eq!(code, 0, "{what} lists the flood: {stderr}");
+            }
             if code != 0 {
                 let errors = stderr.lines().filter(|l| is_error_line(l)).count();
                 assert_eq!(errors, 1, "{what}: one error line, got: {stderr}");
