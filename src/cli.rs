@@ -49,6 +49,10 @@ enum Command {
     Pack(pack::PackArgs),
     /// Check an export folder's artifacts against the SHA-256 it recorded.
     Verify(verify::VerifyArgs),
+    /// Parse an MLIR file and exit 0, or 1 if it does not parse (the child
+    /// process of `print` and `compile`, see `parse_in_a_child_first`).
+    #[command(name = "__parse", hide = true)]
+    Parse(print::ParseArgs),
 }
 
 /// Parses the command line and runs the subcommand; errors go to stderr as
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Pack(args) => pack::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Parse(args) => return print::parse_only(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,17 +135,57 @@ fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Refuses a model or archive given where MLIR is expected (`print`,
 /// `compile`): MLIR's parser would first copy the whole file into memory.
+/// Then has a child process parse the file first
+/// ([`parse_in_a_child_first`]).
 fn refuse_non_mlir(path: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
     use irex::formats::detect::{SourceKind, detect};
     match detect(path) {
-        Ok(SourceKind::MlirBytecode | SourceKind::Other) => Ok(()),
+        Ok(SourceKind::MlirBytecode | SourceKind::Other) => parse_in_a_child_first(path),
         Ok(kind) => anyhow::bail!(
             "`{}` is {kind}, not MLIR text or bytecode (`irex export` reads models, `irex inspect` lists files)",
             path.display()
         ),
         Err(error) => Err(error).with_context(|| format!("reading `{}`", path.display())),
     }
+}
+
+/// MLIR's bytecode reader ends the process on some hostile files (fuzzing
+/// found `LLVM ERROR: SmallVector unable to grow` in a few hundred runs),
+/// and IREE's library exports no hook to catch that. So a child `irex
+/// __parse FILE` parses the file first: a child that dies becomes one typed
+/// error here, and this process parses only what a child has parsed
+/// (parsing is deterministic) or what fails with MLIR's own diagnostics.
+fn parse_in_a_child_first(path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let irex = std::env::current_exe().context("finding the irex executable")?;
+    let child = Command::new(irex)
+        .arg("__parse")
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("starting a child irex to parse the file")?;
+    if child.status.code().is_some_and(|code| code <= 1) {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    let said = stderr
+        .lines()
+        .rfind(|line| line.contains("ERROR") || line.contains("error"))
+        .unwrap_or_default();
+    let how = match child.status.signal() {
+        Some(signal) => format!("died of signal {signal}"),
+        None => format!("exited {}", child.status.code().unwrap_or(-1)),
+    };
+    let said = said.trim();
+    anyhow::bail!(
+        "MLIR's reader crashed on `{}` ({how}: {said}); the file is not MLIR irex can read",
+        path.display()
+    )
 }
 
 /// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.

@@ -11,6 +11,7 @@ mod compile;
 mod error;
 mod ffi;
 mod invocation;
+#[cfg(feature = "full")]
 pub mod runtime;
 mod session;
 pub mod tools;

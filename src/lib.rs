@@ -26,7 +26,8 @@
 
 //!
 //! The layers from [`hlo`] up need the default feature `full` (MLIR and
-//! IREE); without it the crate builds the bottom five alone.
+//! IREE); without it the crate builds the bottom five alone, and with
+//! `mlir` alone those plus [`hlo`] and [`iree`] without its runtime.
 
 pub mod diagnostic;
 #[cfg(feature = "full")]
@@ -34,9 +35,9 @@ mod error;
 #[cfg(feature = "full")]
 pub mod export;
 pub mod formats;
-#[cfg(feature = "full")]
+#[cfg(feature = "mlir")]
 pub mod hlo;
-#[cfg(feature = "full")]
+#[cfg(feature = "mlir")]
 pub mod iree;
 #[cfg(feature = "full")]
 pub mod models;
@@ -49,5 +50,5 @@ pub mod tensor;
 #[cfg(feature = "full")]
 pub use error::{Error, Result};
 
-#[cfg(feature = "full")]
+#[cfg(feature = "mlir")]
 pub use melior;

@@ -60,6 +60,11 @@ fn catalog(folder: &Path) -> Vec<(String, PathBuf)> {
         b"ML\xefR\x00\x01\x02garbage that is not bytecode",
     );
     file("garbage.mlir", b"func.func @f( {");
+    // Found by the bytecode fuzz target: MLIR's reader aborts on it.
+    file(
+        "mlir-reader-abort.mlirbc",
+        include_bytes!("fixtures/mlir-reader-abort.mlirbc"),
+    );
     file("truncated.irpa", b"IRPA\x00\x00\x00\x00");
     // Sparse files whose declared counts the bytes left seem to allow.
     let sparse = folder.join("sparse-array.gguf");
@@ -144,46 +149,59 @@ fn floods(folder: &Path) -> Vec<(String, PathBuf)> {
         bytes
     };
     let (tensors, keys) = (BYTES / 36, BYTES / 19);
-    let floods: [(&str, Vec<u8>, u64, Box<dyn Fn(u64) -> Vec<u8>>, &[u8]); 3] = [
-        (
-            "flood-tensors.safetensors",
-            [&json_length.to_le_bytes()[..], b"{"].concat(),
-            json_count,
-            Box::new(|index| json_entry(index).into_bytes()),
-            b"}",
-        ),
-        (
-            "flood-tensors.gguf",
-            gguf_header(tensors, 0),
-            tensors,
+    let floods = [
+        Flood {
+            name: "flood-tensors.safetensors",
+            head: [&json_length.to_le_bytes()[..], b"{"].concat(),
+            count: json_count,
+            entry: Box::new(|index| json_entry(index).into_bytes()),
+            tail: b"}",
+        },
+        Flood {
+            name: "flood-tensors.gguf",
+            head: gguf_header(tensors, 0),
+            count: tensors,
             // name, one dimension of 0, type F32, offset 0: no data.
-            Box::new(move |index| {
+            entry: Box::new(move |index| {
                 [name("t", index), 1u32.to_le_bytes().to_vec(), vec![0; 20]].concat()
             }),
-            &[0; 32],
-        ),
-        (
-            "flood-keys.gguf",
-            gguf_header(0, keys),
-            keys,
-            Box::new(move |index| [name("k", index), vec![0; 4], vec![1]].concat()),
-            &[0; 32],
-        ),
+            tail: &[0; 32],
+        },
+        Flood {
+            name: "flood-keys.gguf",
+            head: gguf_header(0, keys),
+            count: keys,
+            entry: Box::new(move |index| [name("k", index), vec![0; 4], vec![1]].concat()),
+            tail: &[0; 32],
+        },
     ];
     floods
         .into_iter()
-        .map(|(file_name, head, count, entry, tail)| {
-            let path = folder.join(file_name);
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-            out.write_all(&head).unwrap();
-            for index in 0..count {
-                out.write_all(&entry(index)).unwrap();
-            }
-            out.write_all(tail).unwrap();
-            out.flush().unwrap();
-            (file_name.to_string(), path)
-        })
+        .map(|flood| flood.write(folder))
         .collect()
+}
+
+/// A flood file: a head, `count` entries made one at a time, a tail.
+struct Flood<'e> {
+    name: &'static str,
+    head: Vec<u8>,
+    count: u64,
+    entry: Box<dyn Fn(u64) -> Vec<u8> + 'e>,
+    tail: &'static [u8],
+}
+
+impl Flood<'_> {
+    fn write(self, folder: &Path) -> (String, PathBuf) {
+        let path = folder.join(self.name);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        out.write_all(&self.head).unwrap();
+        for index in 0..self.count {
+            out.write_all(&(self.entry)(index)).unwrap();
+        }
+        out.write_all(self.tail).unwrap();
+        out.flush().unwrap();
+        (self.name.to_string(), path)
+    }
 }
 
 /// Export folders with a hostile `irex.json` (or none).

@@ -39,3 +39,25 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     };
     super::print_bytes(&print_module_bytes(&module, options))
 }
+
+/// Arguments of the hidden `irex __parse`.
+#[derive(Args)]
+pub struct ParseArgs {
+    /// An .mlir or .mlirbc file.
+    input: PathBuf,
+}
+
+/// Parses the file and exits 0, or 1 when it does not parse; a crash of
+/// MLIR's reader ends this process instead of the one that asked.
+pub fn parse_only(args: ParseArgs) -> std::process::ExitCode {
+    let parsed = (|| -> anyhow::Result<()> {
+        let mapped = MappedFile::open(&args.input)?;
+        let session = CompileOptions::default().session()?;
+        parse_module(session.context()?, mapped.bytes(), "input")?;
+        Ok(())
+    })();
+    match parsed {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(_) => std::process::ExitCode::FAILURE,
+    }
+}

@@ -135,15 +135,16 @@ pub fn write_archive_from<S: ArchiveSource + ?Sized>(
     Ok(layout)
 }
 
-/// Writes the index through a 1 MiB buffer: the pieces come in file order,
-/// with small zero gaps between entries.
+/// Writes the index through a buffer of at most 256 KiB (the index's size
+/// where it is smaller): the pieces come in file order, with small zero
+/// gaps between entries.
 fn write_index<S: ArchiveSource + ?Sized>(
     file: &File,
     layout: &ArchiveLayout,
     source: &S,
 ) -> io::Result<()> {
-    const CAPACITY: usize = 1 << 20;
-    let mut buffer: Vec<u8> = Vec::with_capacity(CAPACITY);
+    let capacity = (256 << 10).min(layout.storage_offset as usize);
+    let mut buffer: Vec<u8> = Vec::with_capacity(capacity);
     let mut start = 0u64;
     let flush = |buffer: &mut Vec<u8>, start: u64| {
         let written = file.write_all_at(buffer, start);
@@ -151,13 +152,15 @@ fn write_index<S: ArchiveSource + ?Sized>(
         written
     };
     layout.write_index(source, &mut |offset, piece| {
-        let end = start + buffer.len() as u64;
-        let gap = offset.checked_sub(end);
-        if gap.is_none_or(|gap| gap > 4096) || buffer.len() + piece.len() > CAPACITY {
-            flush(&mut buffer, start)?;
-            start = offset;
-        } else {
-            buffer.resize(buffer.len() + gap.unwrap_or(0) as usize, 0);
+        let gap = offset.checked_sub(start + buffer.len() as u64);
+        match gap
+            .filter(|&gap| gap <= 4096 && buffer.len() + gap as usize + piece.len() <= capacity)
+        {
+            Some(gap) => buffer.resize(buffer.len() + gap as usize, 0),
+            None => {
+                flush(&mut buffer, start)?;
+                start = offset;
+            }
         }
         buffer.extend_from_slice(piece);
         Ok(())
