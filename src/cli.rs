@@ -150,42 +150,78 @@ fn refuse_non_mlir(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// MLIR's bytecode reader ends the process on some hostile files (fuzzing
-/// found `LLVM ERROR: SmallVector unable to grow` in a few hundred runs),
-/// and IREE's library exports no hook to catch that. So a child `irex
-/// __parse FILE` parses the file first: a child that dies becomes one typed
-/// error here, and this process parses only what a child has parsed
-/// (parsing is deterministic) or what fails with MLIR's own diagnostics.
+/// MLIR's bytecode reader ends the process on some hostile files, and spins
+/// without end on others (fuzzing found `LLVM ERROR: SmallVector unable to
+/// grow` and attribute references that take minutes), and IREE's library
+/// exports no hook to catch either. So a child `irex __parse FILE` parses
+/// the file first, within [`parse_deadline`]: a child that dies or runs past
+/// it becomes one typed error here, and this process parses only what a
+/// child has parsed (parsing is deterministic) or what fails with MLIR's own
+/// diagnostics.
 fn parse_in_a_child_first(path: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
+    use std::io::{Read, Seek};
     use std::os::unix::process::ExitStatusExt;
     use std::process::{Command, Stdio};
     let irex = std::env::current_exe().context("finding the irex executable")?;
-    let child = Command::new(irex)
+    let mut stderr = tempfile::tempfile().context("making a file for the child's errors")?;
+    let mut child = Command::new(irex)
         .arg("__parse")
         .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
+        .stderr(
+            stderr
+                .try_clone()
+                .context("sharing the child's error file")?,
+        )
+        .spawn()
         .context("starting a child irex to parse the file")?;
-    if child.status.code().is_some_and(|code| code <= 1) {
+    let deadline = parse_deadline(path);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the child irex")? {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!(
+                "MLIR's reader did not finish `{}` in {} s (it can spin on hostile bytecode); the file is not MLIR irex can read",
+                path.display(),
+                deadline.as_secs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    if status.code().is_some_and(|code| code <= 1) {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&child.stderr);
-    let said = stderr
+    let mut said = String::new();
+    let _ = stderr
+        .rewind()
+        .and_then(|()| stderr.read_to_string(&mut said));
+    let said = said
         .lines()
         .rfind(|line| line.contains("ERROR") || line.contains("error"))
-        .unwrap_or_default();
-    let how = match child.status.signal() {
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let how = match status.signal() {
         Some(signal) => format!("died of signal {signal}"),
-        None => format!("exited {}", child.status.code().unwrap_or(-1)),
+        None => format!("exited {}", status.code().unwrap_or(-1)),
     };
-    let said = said.trim();
     anyhow::bail!(
         "MLIR's reader crashed on `{}` ({how}: {said}); the file is not MLIR irex can read",
         path.display()
     )
+}
+
+/// How long the child may take to parse `path`: 20 s, and 1 s more for
+/// every 4 MB (MLIR parses inline weights at hundreds of MB/s).
+fn parse_deadline(path: &Path) -> std::time::Duration {
+    let bytes = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+    std::time::Duration::from_secs(20 + bytes / 4_000_000)
 }
 
 /// Writes `bytes` to `path` atomically, or to stdout when `path` is `-`.

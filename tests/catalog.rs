@@ -60,10 +60,15 @@ fn catalog(folder: &Path) -> Vec<(String, PathBuf)> {
         b"ML\xefR\x00\x01\x02garbage that is not bytecode",
     );
     file("garbage.mlir", b"func.func @f( {");
-    // Found by the bytecode fuzz target: MLIR's reader aborts on it.
+    // Found by the bytecode fuzz target: MLIR's reader aborts on the first
+    // and spins on the second (print and compile end it after 20 s).
     file(
         "mlir-reader-abort.mlirbc",
         include_bytes!("fixtures/mlir-reader-abort.mlirbc"),
+    );
+    file(
+        "mlir-reader-spin.mlirbc",
+        include_bytes!("fixtures/mlir-reader-spin.mlirbc"),
     );
     file("truncated.irpa", b"IRPA\x00\x00\x00\x00");
     // Sparse files whose declared counts the bytes left seem to allow.
