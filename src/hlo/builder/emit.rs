@@ -77,9 +77,9 @@ pub fn write_bytecode(module: &Module<'_>, path: &Path) -> Result<(), HloError> 
 /// into a module in `context`, capturing the parser's diagnostics.
 ///
 /// MLIR's bytecode reader aborts the process on some hostile inputs (a
-/// count past `SmallVector`'s limit); `irex print` and `irex compile` parse
-/// untrusted files in a child process first. A library caller parsing
-/// untrusted bytes should do the same.
+/// count past `SmallVector`'s limit) and spins on others; `irex print` and
+/// `irex compile` parse untrusted files in a child process first, under a
+/// deadline. A library caller parsing untrusted bytes should do the same.
 pub fn parse_module<'c>(
     context: &'c Context,
     bytes: &[u8],
