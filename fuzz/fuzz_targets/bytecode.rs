@@ -38,6 +38,12 @@ fn parse_and_print(session: &Session, bytes: &[u8]) {
     }
 }
 
+unsafe extern "C" {
+    /// The sanitizer runtime's hook, which libFuzzer points at the code
+    /// that saves the current input as a crash.
+    fn __sanitizer_set_death_callback(callback: Option<extern "C" fn()>);
+}
+
 /// How long a child may parse one input (at most 256 KiB) before it counts
 /// as spinning, as `irex print`'s child does past its deadline.
 const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
@@ -51,13 +57,16 @@ fn survives_in_a_child(session: &Session, bytes: &[u8]) -> bool {
     // the child); the child only parses, prints and leaves with `_exit`.
     match unsafe { libc::fork() } {
         0 => {
-            // MLIR's aborts end the child quietly (libFuzzer's handlers would
-            // save them as crashes of their own); a panic of irex's exits
-            // PANICKED for the parent to report.
+            // MLIR's aborts and oversized allocations end the child quietly
+            // (libFuzzer's handlers and its death callback would save them
+            // as crashes of their own); a panic of irex's exits PANICKED
+            // for the parent to report.
             for signal in [libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
                 // SAFETY: restores a default disposition in this child only.
                 unsafe { libc::signal(signal, libc::SIG_DFL) };
             }
+            // SAFETY: clears the sanitizer's death callback in this child only.
+            unsafe { __sanitizer_set_death_callback(None) };
             // SAFETY (both): ends the child without the parent's exit handlers.
             std::panic::set_hook(Box::new(|_| unsafe { libc::_exit(PANICKED) }));
             parse_and_print(session, bytes);
